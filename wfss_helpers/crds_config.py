@@ -1,0 +1,114 @@
+"""Configure CRDS, the JWST Calibration Reference Data System, for offline or online use.
+
+The jwst pipeline steps look up reference files (and step parameters) in CRDS every time
+they run. CRDS is configured only through environment variables, so these functions set
+them for the current process:
+
+* **online** (real JWST data): ``CRDS_SERVER_URL`` points at the CRDS server and
+  ``CRDS_PATH`` at a local cache (by default ``~/crds_cache``) where reference files are
+  downloaded once.
+* **offline** (the embedded demo data): a one-file CRDS cache makes CRDS run *serverless*:
+  it never opens a network connection, every reference file is given explicitly as a step
+  override, and step-parameter lookups are switched off. ``CRDS_SERVER_URL`` must then be
+  unset: setting it makes CRDS resolve the server's name, which can hang on a machine with
+  no network.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["JWST_CRDS_SERVER_URL", "default_crds_path", "configure_offline_crds", "configure_online_crds"]
+
+#: The public JWST CRDS server.
+JWST_CRDS_SERVER_URL = "https://jwst-crds.stsci.edu"
+
+_OFFLINE_SERVER_CONFIG = {
+    "observatory": "jwst",
+    "operational_context": "jwst_0000.pmap",
+    "last_synced": "offline",
+    "force_remote_mode": False,
+}
+
+
+def default_crds_path() -> Path:
+    """The CRDS cache used when none is given: ``$CRDS_PATH`` or ``~/crds_cache``.
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    return Path(os.environ.get("CRDS_PATH", Path.home() / "crds_cache")).expanduser()
+
+
+def configure_offline_crds(crds_path) -> dict[str, str]:
+    """Make CRDS run with no server, from a one-file local cache.
+
+    After this call the jwst steps run with no network access as long as every reference
+    file type they declare is given as an ``override_<type>`` (``"N/A"`` where unused).
+
+    Parameters
+    ----------
+    crds_path : str or pathlib.Path
+        Directory of the (tiny) offline CRDS cache; created if needed. Use a directory of
+        its own, not a real CRDS cache: an existing ``server_config`` there is left alone
+        only if it is already an offline one.
+
+    Returns
+    -------
+    dict of str to str
+        The environment variables that were set.
+
+    Raises
+    ------
+    FileExistsError
+        If ``crds_path`` already holds the configuration of an online CRDS cache (which
+        this function will not overwrite).
+    """
+    crds_path = Path(crds_path).expanduser().resolve()
+    config_file = crds_path / "config" / "jwst" / "server_config"
+    wanted = repr(_OFFLINE_SERVER_CONFIG)
+    if config_file.exists() and config_file.read_text().strip() != wanted:
+        raise FileExistsError(
+            f"{config_file} belongs to a real (online) CRDS cache. Give "
+            "configure_offline_crds() a directory of its own, e.g. a 'crds_offline' "
+            "folder beside the demo data, so that your real cache is not modified."
+        )
+    config_file.parent.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(wanted)
+    os.environ.pop("CRDS_SERVER_URL", None)
+    settings = {
+        "CRDS_PATH": str(crds_path),
+        "CRDS_OBSERVATORY": "jwst",
+        "STPIPE_DISABLE_CRDS_STEPPARS": "True",
+    }
+    os.environ.update(settings)
+    return settings
+
+
+def configure_online_crds(crds_path=None, server_url: str | None = None) -> dict[str, str]:
+    """Point CRDS at a server and a local cache, for calibrating real JWST data.
+
+    Parameters
+    ----------
+    crds_path : str or pathlib.Path, optional
+        Local cache directory; default :func:`default_crds_path`.
+    server_url : str, optional
+        CRDS server; default ``$CRDS_SERVER_URL`` or :data:`JWST_CRDS_SERVER_URL`.
+
+    Returns
+    -------
+    dict of str to str
+        The environment variables that were set.
+    """
+    crds_path = Path(crds_path).expanduser() if crds_path is not None else default_crds_path()
+    crds_path.mkdir(parents=True, exist_ok=True)
+    settings = {
+        "CRDS_PATH": str(crds_path),
+        "CRDS_SERVER_URL": server_url or os.environ.get("CRDS_SERVER_URL") or JWST_CRDS_SERVER_URL,
+        "CRDS_OBSERVATORY": "jwst",
+    }
+    os.environ.pop("STPIPE_DISABLE_CRDS_STEPPARS", None)
+    os.environ.update(settings)
+    return settings

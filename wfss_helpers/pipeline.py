@@ -1,0 +1,152 @@
+"""Run the jwst calibration steps the box extraction needs, as the seed notebook does.
+
+A WFSS box extraction needs three things from the jwst pipeline, for both the direct image
+and the grism exposure:
+
+1. ``AssignWcsStep`` attaches a gWCS: for the direct image, detector -> sky; for the grism
+   exposure, grism detector -> (source position, wavelength, order) and sky.
+2. ``FlatFieldStep`` removes pixel-to-pixel response variations. The pipeline would flat
+   a WFSS exposure only after cutting out each spectrum; here the grism exposure borrows
+   the *imaging* flat of the same filter (its ``PUPIL`` is set to ``CLEAR`` for the step),
+   a good approximation within a medium band and what the seed notebook does.
+3. ``PhotomStep`` records which sensitivity (photom) reference file belongs to the
+   exposure and its pixel area; grismconf reads both to build the sensitivity curve.
+
+With ``reference_files`` given, every reference file is passed to the steps as an override
+(and all other reference types as ``"N/A"``), so CRDS is never asked for one: this is how the
+embedded demo data are calibrated offline. Without it, CRDS chooses the reference files, as
+for real data.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+__all__ = ["calibrate_imaging", "calibrate_wfss", "step_overrides"]
+
+log = logging.getLogger(__name__)
+
+
+def _steps():
+    # Imported lazily: importing jwst takes several seconds.
+    from jwst.assign_wcs import AssignWcsStep
+    from jwst.flatfield import FlatFieldStep
+    from jwst.photom import PhotomStep
+
+    return AssignWcsStep, FlatFieldStep, PhotomStep
+
+
+def step_overrides(step_class, reference_files) -> dict[str, str]:
+    """Override arguments giving a step every reference file it declares.
+
+    Parameters
+    ----------
+    step_class : type
+        A jwst ``Step`` subclass.
+    reference_files : dict of str to path-like
+        Reference type -> file. Types the step declares but the dict lacks become ``"N/A"``.
+
+    Returns
+    -------
+    dict of str to str
+        ``{"override_<type>": path or "N/A", ...}``, to pass to ``Step.call``.
+    """
+    return {
+        f"override_{reftype}": str(Path(reference_files[reftype]).resolve())
+        if reference_files.get(reftype)
+        else "N/A"
+        for reftype in step_class.reference_file_types
+    }
+
+
+def _save(model, output, overwrite):
+    if output is None:
+        return
+    output = Path(output)
+    if output.exists() and not overwrite:
+        raise FileExistsError(
+            f"{output} already exists; pass overwrite=True to replace it, or choose "
+            "another output name."
+        )
+    output.parent.mkdir(parents=True, exist_ok=True)
+    model.save(output, overwrite=True)
+
+
+def _run(step_class, model, reference_files, **kwargs):
+    overrides = step_overrides(step_class, reference_files) if reference_files is not None else {}
+    return step_class.call(model, **overrides, **kwargs)
+
+
+def calibrate_imaging(rate, reference_files=None, output=None, *, overwrite=False):
+    """AssignWcs, FlatField and Photom on a direct (imaging) rate file.
+
+    Parameters
+    ----------
+    rate : str, pathlib.Path or `~stdatamodels.jwst.datamodels.ImageModel`
+        The direct image, a ``_rate.fits`` file.
+    reference_files : dict, optional
+        Reference files to use instead of CRDS's: keys ``distortion``, ``flat``,
+        ``photom`` (and optionally ``filteroffset``). Default: ask CRDS.
+    output : str or pathlib.Path, optional
+        Where to save the result.
+    overwrite : bool, optional
+        Replace ``output`` if it exists (default: raise `FileExistsError`).
+
+    Returns
+    -------
+    `~stdatamodels.jwst.datamodels.ImageModel`
+        The calibrated image, in MJy/sr, with a gWCS.
+    """
+    AssignWcsStep, FlatFieldStep, PhotomStep = _steps()
+    model = _run(AssignWcsStep, rate, reference_files)
+    model = _run(FlatFieldStep, model, reference_files)
+    model = _run(PhotomStep, model, reference_files)
+    _save(model, output, overwrite)
+    return model
+
+
+def calibrate_wfss(rate, reference_files=None, output=None, *, overwrite=False):
+    """AssignWcs, FlatField (imaging flat) and Photom on a WFSS rate file.
+
+    Parameters
+    ----------
+    rate : str, pathlib.Path or `~stdatamodels.jwst.datamodels.ImageModel`
+        The grism exposure, a ``_rate.fits`` file with ``EXP_TYPE = NRC_WFSS``.
+    reference_files : dict, optional
+        Reference files to use instead of CRDS's: keys ``distortion``, ``specwcs``,
+        ``flat`` (the *imaging* flat) and ``photom`` (the *WFSS* photom file).
+        Default: ask CRDS.
+    output : str or pathlib.Path, optional
+        Where to save the result.
+    overwrite : bool, optional
+        Replace ``output`` if it exists (default: raise `FileExistsError`).
+
+    Returns
+    -------
+    `~stdatamodels.jwst.datamodels.ImageModel`
+        The flat-fielded grism exposure (still in DN/s) with its grism gWCS and the
+        name of its sensitivity reference file in ``meta.ref_file.photom``.
+
+    Notes
+    -----
+    ``sip_approx=False``: with the SIP approximation on, AssignWcsStep builds a second
+    step internally that ignores the overrides (and asks CRDS).
+    """
+    AssignWcsStep, FlatFieldStep, PhotomStep = _steps()
+    model = _run(AssignWcsStep, rate, reference_files, sip_approx=False)
+    pupil = model.meta.instrument.pupil
+    # The imaging-flat trick: present the grism exposure as a direct image of the same
+    # filter to FlatField and Photom, then restore the real pupil.
+    model.meta.instrument.pupil = "CLEAR"
+    try:
+        model = _run(FlatFieldStep, model, reference_files)
+        model = _run(PhotomStep, model, reference_files)
+    finally:
+        model.meta.instrument.pupil = pupil
+    if reference_files is not None and reference_files.get("photom"):
+        # grismconf reads the sensitivity from the file named here, minus a "crds://"
+        # prefix, and downloads it from CRDS unless that path exists: name it absolutely.
+        model.meta.ref_file.photom.name = "crds://" + str(Path(reference_files["photom"]).resolve())
+    _save(model, output, overwrite)
+    return model
