@@ -94,6 +94,42 @@ class DemoDataset:
         """The ground-truth source table (positions in both images, spectral parameters)."""
         return Table.read(self.truth, hdu="SOURCES")
 
+    def source(self, source_id: int):
+        """The truth-table row of one source."""
+        sources = self.sources()
+        match = sources[sources["id"] == source_id]
+        if len(match) != 1:
+            raise KeyError(f"No source with id {source_id}; the demo ids are 1..{len(sources)}.")
+        return match[0]
+
+    def true_trace(self, source_id: int, order: int, wavelength):
+        """Where the demo instrument put a source's spectrum: ``(x, y)`` at ``wavelength``.
+
+        Computed from the demo instrument's own polynomials and the analytic inverse of
+        its DISPL, independently of grismconf and of the pipeline.
+
+        Parameters
+        ----------
+        source_id : int
+        order : int
+        wavelength : `~astropy.units.Quantity` or array_like (micron)
+
+        Returns
+        -------
+        x, y : numpy.ndarray
+        """
+        from astropy import units as u
+
+        row = self.source(source_id)
+        x0, y0 = float(row["x0_wfss"]), float(row["y0_wfss"])
+        lam = u.Quantity(wavelength, u.micron).value
+        t = inst.true_t_from_wavelength(order, x0, y0, lam)
+        coeffs = inst.dispersion_coefficients(order)
+        return (
+            x0 + inst.evaluate_dispersion(coeffs["DISPX"], x0, y0, t),
+            y0 + inst.evaluate_dispersion(coeffs["DISPY"], x0, y0, t),
+        )
+
     def true_spectrum(self, source_id: int):
         """Wavelength (micron) and true F_lambda (erg/s/cm²/Å) of one source."""
         with fits.open(self.truth) as hdul:

@@ -35,7 +35,7 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.modeling import fitting, models
 
-from .flux_calibration import relresponse_from_sensitivity
+from .flux_calibration import SENSITIVITY_UNIT, relresponse_from_sensitivity
 
 __all__ = [
     "DEMO_LABEL",
@@ -53,6 +53,7 @@ __all__ = [
     "WFSS_PHOTMJSR",
     "dispersion_coefficients",
     "evaluate_dispersion",
+    "true_t_from_wavelength",
     "sensitivity",
     "filter_throughput",
     "flat_field",
@@ -91,7 +92,7 @@ WFSS_PHOTMJSR = 0.50
 #: Peak sensitivity of order +1, DN/s per erg/s/cm^2/Angstrom.
 PEAK_SENSITIVITY_ORDER1 = 2.0e16
 #: Order +2 is much fainter than order +1.
-ORDER2_EFFICIENCY = 0.08
+ORDER2_EFFICIENCY = 0.02
 
 # Wavelength grid (micron) on which the sensitivity tables are tabulated.
 _SENS_GRID_UM = np.round(np.arange(2.90, 4.2001, 0.002), 6)
@@ -199,6 +200,30 @@ def evaluate_dispersion(coefficients, x0, y0, t):
     for k, row in enumerate(np.asarray(coefficients, dtype=float)):
         result = result + np.tensordot(row, field, axes=1) * t**k
     return result
+
+
+def true_t_from_wavelength(order, x0, y0, wavelength_um):
+    """Analytic inverse of the demo DISPL (a quadratic in ``t``): independent truth.
+
+    Parameters
+    ----------
+    order : int
+    x0, y0 : float
+        Direct-image position (0-based pixels).
+    wavelength_um : float or array_like
+
+    Returns
+    -------
+    numpy.ndarray
+        The root of ``DISPL(t) = wavelength`` nearest the order's ``0..1`` range.
+    """
+    c0, c1, c2 = (
+        evaluate_dispersion(row[None, :], x0, y0, 1.0) for row in dispersion_coefficients(order)["DISPL"]
+    )
+    lam = np.asarray(wavelength_um, dtype=float)
+    # Stable form of the quadratic root: t = 2 (lam - c0) / (c1 + sqrt(c1^2 + 4 c2 (lam - c0))).
+    d = lam - c0
+    return 2 * d / (c1 + np.sqrt(c1**2 + 4 * c2 * d))
 
 
 def filter_throughput(wavelength_um):
@@ -432,7 +457,7 @@ def _write_wfss_photom(path):
         s = sensitivity(_SENS_GRID_UM, order)
         rel = relresponse_from_sensitivity(
             _SENS_GRID_UM * u.micron,
-            s * u.Unit("DN s-1 cm2 s Angstrom erg-1"),
+            s * SENSITIVITY_UNIT,
             photmjsr=WFSS_PHOTMJSR,
             pixel_area_sr=PIXEL_AREA_SR,
         )

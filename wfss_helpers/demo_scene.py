@@ -272,7 +272,7 @@ def make_catalog(direct_wcs, seed: int = 2024, n_sources: int = 24) -> Table:
     table["line_sigma"].unit = u.micron
     table["line_flux"].unit = u.erg / u.s / u.cm**2
     table["direct_rate"] = [band_count_rate(row) for row in table]
-    table["direct_rate"].unit = u.DN / u.s
+    table["direct_rate"].description = "total count rate in the direct image, DN/s"
     return table
 
 

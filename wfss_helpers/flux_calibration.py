@@ -26,12 +26,16 @@ __all__ = [
     "FLAM_UNIT",
     "relresponse_from_sensitivity",
     "sensitivity_from_relresponse",
+    "sensitivity_curve",
+    "flambda_arrays",
+    "flux_calibrate",
 ]
 
-#: Unit of a grism sensitivity curve: DN/s per erg/s/cm²/Å.
-SENSITIVITY_UNIT = u.Unit("DN s-1 cm2 s Angstrom erg-1")
 #: Unit of F_lambda.
 FLAM_UNIT = u.Unit("erg s-1 cm-2 Angstrom-1")
+#: Unit of a grism sensitivity curve: count rate per Å of spectrum (DN/s/Å) per unit
+#: F_lambda, usually quoted as "DN/s per erg/s/cm²/Å" (it simplifies to DN cm²/erg).
+SENSITIVITY_UNIT = (u.DN / u.s / u.AA) / FLAM_UNIT
 
 _MJY_SR_PER_DN_S = u.MJy / u.sr / (u.DN / u.s)
 
@@ -61,11 +65,11 @@ def sensitivity_from_relresponse(wavelength, relresponse, photmjsr, pixel_area_s
     Returns
     -------
     `~astropy.units.Quantity`
-        Sensitivity in DN/s per erg/s/cm²/Å.
+        Sensitivity in DN/s/Å per erg/s/cm²/Å (:data:`SENSITIVITY_UNIT`).
     """
-    return (1.0 / _flam_per_rate(wavelength, relresponse, photmjsr, pixel_area_sr)).to(
-        SENSITIVITY_UNIT
-    )
+    # 1 DN/s in a pixel column is F_nu per pixel; per Å of spectrum that is 1 DN/s/Å.
+    per_angstrom = 1.0 / _flam_per_rate(wavelength, relresponse, photmjsr, pixel_area_sr) / u.AA
+    return per_angstrom.to(SENSITIVITY_UNIT)
 
 
 def relresponse_from_sensitivity(wavelength, sensitivity, photmjsr, pixel_area_sr):
@@ -76,7 +80,7 @@ def relresponse_from_sensitivity(wavelength, sensitivity, photmjsr, pixel_area_s
     wavelength : `~astropy.units.Quantity`
         Wavelengths (any length unit).
     sensitivity : `~astropy.units.Quantity`
-        Sensitivity in DN/s per erg/s/cm²/Å; must be positive.
+        Sensitivity in :data:`SENSITIVITY_UNIT`; must be positive.
     photmjsr : float
         Conversion to write beside it, MJy/sr per DN/s.
     pixel_area_sr : float
@@ -88,4 +92,93 @@ def relresponse_from_sensitivity(wavelength, sensitivity, photmjsr, pixel_area_s
         Dimensionless relresponse.
     """
     unit_rel = _flam_per_rate(wavelength, np.ones(np.shape(wavelength)), photmjsr, pixel_area_sr)
-    return (1.0 / (sensitivity.to(SENSITIVITY_UNIT) * unit_rel)).to_value(u.dimensionless_unscaled)
+    return (1.0 / (sensitivity.to(SENSITIVITY_UNIT) * u.AA * unit_rel)).to_value(u.dimensionless_unscaled)
+
+
+def sensitivity_curve(config, order, wavelength):
+    """Sensitivity of a grism order at given wavelengths.
+
+    Parameters
+    ----------
+    config : grismconf.Config
+        From a processed WFSS file (built from its photom reference file) or a ``.conf``.
+    order : int or str
+    wavelength : `~astropy.units.Quantity` or array_like
+        Wavelengths (a plain number is taken in micron).
+
+    Returns
+    -------
+    `~astropy.units.Quantity`
+        In :data:`SENSITIVITY_UNIT`; zero outside the tabulated range.
+    """
+    from .trace import _wavelength_um, order_name
+
+    name = order_name(config, order)
+    return np.asarray(config.SENS[name](_wavelength_um(wavelength)), dtype=float) * SENSITIVITY_UNIT
+
+
+def flambda_arrays(extraction, config, *, min_relative_sensitivity=1e-2):
+    """F_lambda, its uncertainty and a mask, column by column (the arrays behind
+    :func:`flux_calibrate`).
+
+    Parameters
+    ----------
+    extraction : `~wfss_helpers.extraction.BoxExtraction`
+    config : grismconf.Config
+    min_relative_sensitivity : float, optional
+        Columns where the sensitivity is below this fraction of its peak are masked.
+
+    Returns
+    -------
+    flam, flam_err : `~astropy.units.Quantity`
+        In erg/s/cm²/Å, in column order; NaN where masked.
+    mask : numpy.ndarray of bool
+        True where a column is not usable (bad pixel in the aperture, or tiny sensitivity).
+    """
+    sens = sensitivity_curve(config, extraction.order, extraction.wavelength)
+    peak = np.max(config.SENS_data[extraction.order][1])
+    low = sens.value < min_relative_sensitivity * peak
+    mask = np.asarray(extraction.mask) | low
+    # rate [DN/s] / (S [DN/s/Å per F_lambda] * dlambda [Å]) = F_lambda
+    scale = (1.0 * extraction.rate.unit / (sens.unit * extraction.dispersion.unit)).to_value(FLAM_UNIT)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        denominator = np.where(low, np.nan, sens.value) * extraction.dispersion.value
+        flam = np.where(mask, np.nan, extraction.rate.value / denominator * scale)
+        flam_err = np.where(mask, np.nan, extraction.rate_err.value / denominator * scale)
+    return flam * FLAM_UNIT, flam_err * FLAM_UNIT, mask
+
+
+def flux_calibrate(extraction, config, *, min_relative_sensitivity=1e-2):
+    """Turn a box-extracted count-rate spectrum into F_lambda.
+
+    Each column holds ``rate = F_lambda * S(lambda) * dlambda`` where ``dlambda`` is the
+    wavelength span of that pixel column (the dispersion in Å/pixel), so
+
+    .. math:: F_\\lambda = \\frac{\\mathrm{rate}}{S(\\lambda)\\,d\\lambda}.
+
+    Parameters
+    ----------
+    extraction : `~wfss_helpers.extraction.BoxExtraction`
+    config : grismconf.Config
+        Provides the sensitivity of the extracted order.
+    min_relative_sensitivity : float, optional
+        Columns where the sensitivity is below this fraction of its peak are masked (set
+        to NaN): dividing by a tiny sensitivity turns noise into huge fluxes.
+
+    Returns
+    -------
+    `~specutils.Spectrum`
+        F_lambda in erg/s/cm²/Å on the (increasing) wavelength axis, with a
+        `~astropy.nddata.StdDevUncertainty` and a boolean ``mask`` (True = not usable).
+    """
+    from astropy.nddata import StdDevUncertainty
+    from specutils import Spectrum
+
+    flam, flam_err, mask = flambda_arrays(extraction, config, min_relative_sensitivity=min_relative_sensitivity)
+    order = np.argsort(extraction.wavelength)
+    return Spectrum(
+        flux=flam[order],
+        spectral_axis=extraction.wavelength[order],
+        uncertainty=StdDevUncertainty(flam_err[order]),
+        mask=mask[order],
+    )

@@ -1,0 +1,159 @@
+"""Plots used by the tutorial: traces, cutouts, background histograms, spectra.
+
+Each function draws on a Matplotlib ``Axes`` it is given (or a new one) and returns it, so
+the figures can be combined and restyled.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from astropy import units as u
+from astropy.visualization import ImageNormalize, PercentileInterval, AsinhStretch
+
+from .trace import dispersed_position, trace_wavelength
+
+__all__ = [
+    "image_norm",
+    "plot_trace",
+    "plot_cutout",
+    "plot_background_histogram",
+    "plot_spectrum",
+]
+
+
+def _axes(ax):
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    return ax
+
+
+def image_norm(data, percentile=99.5, asinh_a=0.1):
+    """An asinh normalisation clipped at a percentile, ignoring NaNs."""
+    finite = np.asarray(data)[np.isfinite(data)]
+    return ImageNormalize(finite, interval=PercentileInterval(percentile), stretch=AsinhStretch(asinh_a))
+
+
+def plot_trace(config, order, x0, y0, *, t=None, ax=None, cmap="viridis", colorbar=True, **scatter_kwargs):
+    """The trace of one order for ``0 <= t <= 1``, coloured by wavelength.
+
+    Parameters
+    ----------
+    config : grismconf.Config
+    order : int or str
+    x0, y0 : float
+        Source position (0-based pixels).
+    t : array_like, optional
+        Trace parameters to draw (default 200 values from 0 to 1).
+    ax : matplotlib.axes.Axes, optional
+    cmap : str, optional
+    colorbar : bool, optional
+        Add a wavelength colour bar.
+    **scatter_kwargs
+        Passed to ``ax.scatter``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    t = np.linspace(0, 1, 200) if t is None else np.asarray(t)
+    x, y = dispersed_position(config, order, x0, y0, t)
+    lam = trace_wavelength(config, order, x0, y0, t).to_value(u.micron)
+    points = ax.scatter(x, y, c=lam, cmap=cmap, s=scatter_kwargs.pop("s", 4), **scatter_kwargs)
+    ax.plot([x0], [y0], marker="*", color="k", ms=10, ls="none", label="source (undispersed)")
+    if colorbar:
+        ax.figure.colorbar(points, ax=ax, label="wavelength [micron]")
+    ax.set_xlabel("x (detector column)")
+    ax.set_ylabel("y (detector row)")
+    return ax
+
+
+def plot_cutout(cutout, bbox, *, extraction=None, ax=None, title=None):
+    """A bounding-box cutout with the trace centre and aperture of an extraction.
+
+    Parameters
+    ----------
+    cutout : numpy.ndarray
+        The box's pixels.
+    bbox : `~wfss_helpers.trace.BoundingBox`
+    extraction : `~wfss_helpers.extraction.BoxExtraction`, optional
+        Draws its trace centre and aperture edges.
+    ax : matplotlib.axes.Axes, optional
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    extent = (bbox.x_min - 0.5, bbox.x_max + 0.5, bbox.y_min - 0.5, bbox.y_max + 0.5)
+    ax.imshow(cutout, origin="lower", extent=extent, norm=image_norm(cutout), cmap="gray_r", aspect="auto")
+    if extraction is not None:
+        ax.plot(extraction.column, extraction.trace_y, color="C1", lw=1, label="trace centre")
+        if extraction.half_height is not None:
+            for sign in (-1, 1):
+                ax.plot(extraction.column, extraction.trace_y + sign * extraction.half_height, color="C0", lw=0.8, ls="--")
+        ax.legend(loc="upper left", fontsize="small")
+    ax.set_xlabel("x (detector column)")
+    ax.set_ylabel("y (detector row)")
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def plot_background_histogram(background, *, ax=None, bins=80):
+    """Histogram of background pixels with the sigma-clipped median marked.
+
+    Parameters
+    ----------
+    background : `~wfss_helpers.extraction.BackgroundEstimate`
+    ax : matplotlib.axes.Axes, optional
+    bins : int, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    lo = background.median - 6 * background.std
+    hi = background.median + 6 * background.std
+    ax.hist(background.sample, bins=bins, range=(lo, hi), histtype="stepfilled", alpha=0.6)
+    ax.axvline(background.median, color="C3", label=f"sigma-clipped median = {background.median:.4f} DN/s")
+    ax.set_xlabel("pixel value [DN/s]")
+    ax.set_ylabel("pixels")
+    ax.legend(fontsize="small")
+    return ax
+
+
+def plot_spectrum(spectrum, *, truth=None, ax=None, label="box extraction", xlim=None):
+    """A flux-calibrated spectrum with its 1-sigma band, optionally against the truth.
+
+    Parameters
+    ----------
+    spectrum : `~specutils.Spectrum`
+    truth : tuple of (`~astropy.units.Quantity`, `~astropy.units.Quantity`), optional
+        Wavelength and F_lambda of the true spectrum.
+    ax : matplotlib.axes.Axes, optional
+    label : str, optional
+    xlim : tuple of float, optional
+        Wavelength range in micron.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    wave = spectrum.spectral_axis.to_value(u.micron)
+    flux = spectrum.flux.value
+    err = spectrum.uncertainty.array
+    ax.fill_between(wave, flux - err, flux + err, step="mid", alpha=0.3, color="C0", lw=0)
+    ax.step(wave, flux, where="mid", color="C0", lw=0.8, label=label)
+    if truth is not None:
+        ax.plot(truth[0].to_value(u.micron), truth[1].to_value(spectrum.flux.unit), color="C3", lw=1, label="injected (truth)")
+    ax.set_xlabel("wavelength [micron]")
+    ax.set_ylabel(f"F$_\\lambda$ [{spectrum.flux.unit.to_string('latex_inline')}]")
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    ax.legend(fontsize="small")
+    return ax

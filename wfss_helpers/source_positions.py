@@ -1,0 +1,114 @@
+"""From a position in the direct image to the source's position in the WFSS exposure.
+
+The grism configuration is written for the position ``(x0, y0)`` at which a source *would*
+land on the grism exposure's detector if the grism were replaced by a clear element. The
+direct image and the grism exposure are usually taken at slightly different pointings, so
+``(x0, y0)`` is found through the sky: direct-image pixel -> (RA, Dec) with the direct
+image's gWCS -> grism-frame pixel with the grism exposure's gWCS.
+
+What matters for a good extraction is that both WCSs are *consistent* with each other (they
+share the same distortion model and pointing information), not their absolute accuracy on
+the sky: an error common to both cancels in the round trip.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from astropy import units as u
+from astropy.coordinates import SkyCoord
+
+__all__ = ["open_model", "direct_to_sky", "sky_to_wfss", "direct_to_wfss"]
+
+
+def open_model(model_or_path):
+    """Open a JWST data model unless one is given.
+
+    Parameters
+    ----------
+    model_or_path : str, pathlib.Path or `~stdatamodels.jwst.datamodels.JwstDataModel`
+
+    Returns
+    -------
+    `~stdatamodels.jwst.datamodels.JwstDataModel`
+    """
+    from stdatamodels.jwst import datamodels
+
+    if isinstance(model_or_path, datamodels.JwstDataModel):
+        return model_or_path
+    return datamodels.open(str(model_or_path))
+
+
+def _wcs(model, what):
+    wcs = getattr(model.meta, "wcs", None)
+    if wcs is None:
+        raise ValueError(
+            f"The {what} ({model.meta.filename}) has no gWCS: run the jwst AssignWcsStep on it "
+            "first (wfss_helpers.pipeline.calibrate_imaging / calibrate_wfss do)."
+        )
+    return wcs
+
+
+def direct_to_sky(direct_model, x, y) -> SkyCoord:
+    """Sky position of direct-image pixel(s) ``(x, y)`` (0-based).
+
+    Parameters
+    ----------
+    direct_model : path or `~stdatamodels.jwst.datamodels.ImageModel`
+        The direct image, after AssignWcs.
+    x, y : float or array_like
+
+    Returns
+    -------
+    `~astropy.coordinates.SkyCoord`
+    """
+    model = open_model(direct_model)
+    ra, dec = _wcs(model, "direct image")(x, y)
+    return SkyCoord(ra * u.deg, dec * u.deg)
+
+
+def sky_to_wfss(wfss_model, coord, *, order=1, wavelength=3.5 * u.micron):
+    """Undispersed position ``(x0, y0)`` of sky position(s) on the WFSS exposure.
+
+    Parameters
+    ----------
+    wfss_model : path or `~stdatamodels.jwst.datamodels.ImageModel`
+        The grism exposure, after AssignWcs.
+    coord : `~astropy.coordinates.SkyCoord`
+    order : int, optional
+        Passed through the grism gWCS; ``(x0, y0)`` does not depend on it.
+    wavelength : `~astropy.units.Quantity`, optional
+        Likewise passed through; ``(x0, y0)`` does not depend on it.
+
+    Returns
+    -------
+    x0, y0 : numpy.ndarray
+    """
+    model = open_model(wfss_model)
+    wcs = _wcs(model, "WFSS exposure")
+    # world -> "detector": the gWCS frame of undispersed positions, before the grism.
+    to_detector = wcs.get_transform("world", "detector")
+    ra = np.atleast_1d(coord.ra.deg)
+    dec = np.atleast_1d(coord.dec.deg)
+    lam = wavelength.to_value(u.micron)
+    xy = np.array([to_detector(r, d, lam, order)[:2] for r, d in zip(ra, dec)], dtype=float)
+    x0, y0 = xy[:, 0], xy[:, 1]
+    if np.ndim(coord.ra) == 0:
+        return float(x0[0]), float(y0[0])
+    return x0, y0
+
+
+def direct_to_wfss(direct_model, wfss_model, x, y):
+    """Direct-image pixel(s) -> (RA, Dec) -> undispersed position on the WFSS exposure.
+
+    Parameters
+    ----------
+    direct_model, wfss_model : path or `~stdatamodels.jwst.datamodels.ImageModel`
+        Both after AssignWcs.
+    x, y : float or array_like
+        Direct-image position(s), 0-based pixels.
+
+    Returns
+    -------
+    x0, y0 : float or numpy.ndarray
+    """
+    return sky_to_wfss(wfss_model, direct_to_sky(direct_model, x, y))
