@@ -278,13 +278,13 @@ def box_extract(
         If the bounding box runs past the detector edge (what is on the detector is
         extracted; columns whose aperture leaves the detector are masked).
     """
+    data, err, dq = _arrays(wfss)
     name = order_name(config, order)
     if half_height is not None and half_height + 1.0 > box_half_height:
         raise ValueError(
             f"half_height={half_height} leaves no background rows inside "
             f"box_half_height={box_half_height}; use box_half_height >= half_height + 3."
         )
-    data, err, dq = _arrays(wfss)
     data = np.asarray(data)
     bbox = trace_bounding_box(config, name, x0, y0, box_half_height, t_range=t_range, detector_shape=data.shape)
     if bbox.clipped:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-__all__ = ["calibrate_imaging", "calibrate_wfss", "step_overrides"]
+__all__ = ["CRDSUnavailableError", "calibrate_imaging", "calibrate_wfss", "step_overrides"]
 
 log = logging.getLogger(__name__)
 
@@ -60,22 +60,62 @@ def step_overrides(step_class, reference_files) -> dict[str, str]:
     }
 
 
-def _save(model, output, overwrite):
-    if output is None:
-        return
-    output = Path(output)
-    if output.exists() and not overwrite:
+def _check_output(output, overwrite):
+    if output is not None and Path(output).exists() and not overwrite:
         raise FileExistsError(
             f"{output} already exists; pass overwrite=True to replace it, or choose "
             "another output name."
         )
+
+
+def _save(model, output, overwrite):
+    if output is None:
+        return
+    _check_output(output, overwrite)
+    output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     model.save(output, overwrite=True)
 
 
+class CRDSUnavailableError(ConnectionError):
+    """CRDS could not provide the reference files (or its context) a step needs."""
+
+
+def _crds_help():
+    import os
+
+    server = os.environ.get("CRDS_SERVER_URL", "(unset)")
+    path = os.environ.get("CRDS_PATH", "(unset)")
+    return (
+        f"CRDS_SERVER_URL = {server}, CRDS_PATH = {path}. With a network, use "
+        "wfss_helpers.crds_config.configure_online_crds() (server https://jwst-crds.stsci.edu); "
+        "without one, give every reference file explicitly (reference_files=...) after "
+        "configure_offline_crds(), as the demo data do."
+    )
+
+
 def _run(step_class, model, reference_files, **kwargs):
+    from crds.core.exceptions import CrdsError
+
     overrides = step_overrides(step_class, reference_files) if reference_files is not None else {}
-    return step_class.call(model, **overrides, **kwargs)
+    try:
+        return step_class.call(model, **overrides, **kwargs)
+    except SystemExit as err:
+        # CRDS ends the process (SystemExit) when neither its server nor its cache answers.
+        raise CRDSUnavailableError(
+            f"{step_class.__name__} could not reach CRDS (server and cache both failed). " + _crds_help()
+        ) from err
+    except CrdsError as err:
+        raise CRDSUnavailableError(
+            f"{step_class.__name__} could not get its reference files from CRDS ({err}). " + _crds_help()
+        ) from err
+
+
+def _check_input(rate, wfss):
+    from .file_checks import check_processing
+
+    if isinstance(rate, (str, Path)):
+        check_processing(rate, wfss=wfss, steps=())
 
 
 def calibrate_imaging(rate, reference_files=None, output=None, *, overwrite=False):
@@ -97,7 +137,18 @@ def calibrate_imaging(rate, reference_files=None, output=None, *, overwrite=Fals
     -------
     `~stdatamodels.jwst.datamodels.ImageModel`
         The calibrated image, in MJy/sr, with a gWCS.
+
+    Raises
+    ------
+    wfss_helpers.file_checks.InvalidInputFileError
+        If ``rate`` is not a FITS file, is damaged, or is a WFSS exposure.
+    CRDSUnavailableError
+        If CRDS cannot supply a reference file.
+    FileExistsError
+        If ``output`` exists and ``overwrite`` is False.
     """
+    _check_input(rate, wfss=False)
+    _check_output(output, overwrite)
     AssignWcsStep, FlatFieldStep, PhotomStep = _steps()
     model = _run(AssignWcsStep, rate, reference_files)
     model = _run(FlatFieldStep, model, reference_files)
@@ -128,11 +179,22 @@ def calibrate_wfss(rate, reference_files=None, output=None, *, overwrite=False):
         The flat-fielded grism exposure (still in DN/s) with its grism gWCS and the
         name of its sensitivity reference file in ``meta.ref_file.photom``.
 
+    Raises
+    ------
+    wfss_helpers.file_checks.InvalidInputFileError
+        If ``rate`` is not a FITS file, is damaged, or is not a WFSS exposure.
+    CRDSUnavailableError
+        If CRDS cannot supply a reference file.
+    FileExistsError
+        If ``output`` exists and ``overwrite`` is False.
+
     Notes
     -----
     ``sip_approx=False``: with the SIP approximation on, AssignWcsStep builds a second
     step internally that ignores the overrides (and asks CRDS).
     """
+    _check_input(rate, wfss=True)
+    _check_output(output, overwrite)
     AssignWcsStep, FlatFieldStep, PhotomStep = _steps()
     model = _run(AssignWcsStep, rate, reference_files, sip_approx=False)
     pupil = model.meta.instrument.pupil

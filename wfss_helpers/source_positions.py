@@ -33,9 +33,11 @@ def open_model(model_or_path):
     """
     from stdatamodels.jwst import datamodels
 
+    from .file_checks import check_fits_file
+
     if isinstance(model_or_path, datamodels.JwstDataModel):
         return model_or_path
-    return datamodels.open(str(model_or_path))
+    return datamodels.open(str(check_fits_file(model_or_path)))
 
 
 def _wcs(model, what):
@@ -60,9 +62,23 @@ def direct_to_sky(direct_model, x, y) -> SkyCoord:
     Returns
     -------
     `~astropy.coordinates.SkyCoord`
+
+    Raises
+    ------
+    ValueError
+        If a position lies off the direct image, or the image has no gWCS.
     """
     model = open_model(direct_model)
     ra, dec = _wcs(model, "direct image")(x, y)
+    off = ~np.isfinite(ra) | ~np.isfinite(dec)
+    if np.any(off):
+        ny, nx = model.data.shape
+        bad = np.column_stack(np.broadcast_arrays(x, y))[np.atleast_1d(off)]
+        raise ValueError(
+            f"Direct-image position(s) {bad[:3].tolist()} lie off the {nx}x{ny} direct image "
+            "(0-based pixels), where its WCS is not defined. Check the source position and "
+            "that it is 0-based (FITS/DS9 positions are 1-based: subtract 1)."
+        )
     return SkyCoord(ra * u.deg, dec * u.deg)
 
 
@@ -92,6 +108,13 @@ def sky_to_wfss(wfss_model, coord, *, order=1, wavelength=3.5 * u.micron):
     lam = wavelength.to_value(u.micron)
     xy = np.array([to_detector(r, d, lam, order)[:2] for r, d in zip(ra, dec)], dtype=float)
     x0, y0 = xy[:, 0], xy[:, 1]
+    off = ~np.isfinite(x0) | ~np.isfinite(y0)
+    if np.any(off):
+        raise ValueError(
+            f"{off.sum()} sky position(s) fall outside the field of the WFSS exposure "
+            f"{model.meta.filename} (first: RA {ra[off][0]:.6f}, Dec {dec[off][0]:.6f}): the "
+            "grism exposure does not cover them."
+        )
     if np.ndim(coord.ra) == 0:
         return float(x0[0]), float(y0[0])
     return x0, y0

@@ -94,6 +94,9 @@ def load_grism_config(path):
     ------
     FileNotFoundError
         If the file, or the sensitivity reference file the WFSS file names, is missing.
+    wfss_helpers.file_checks.InvalidInputFileError
+        If the file is neither a grismconf file nor a complete FITS file, is not a WFSS
+        exposure, or has not been through AssignWcs and Photom.
 
     Notes
     -----
@@ -104,30 +107,33 @@ def load_grism_config(path):
     happens when a local copy exists.
     """
     import grismconf
-    from astropy.io import fits
+    from .file_checks import InvalidInputFileError, check_processing
 
     path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise FileNotFoundError(f"No grism configuration or WFSS file at {path}.")
     workdir = Path.cwd()
-    try:
-        header = fits.getheader(path)
-    except OSError:
-        header = None  # a .conf text file
-    if header is not None:
-        photom = header.get("R_PHOTOM")
-        if not photom or photom == "N/A":
-            raise ValueError(
-                f"{path.name} has no sensitivity reference file (R_PHOTOM): run the jwst "
-                "PhotomStep on it first (wfss_helpers.pipeline.calibrate_wfss does)."
-            )
-        workdir = _photom_reference_location(path, photom)
+    with open(path, "rb") as fh:
+        is_fits = fh.read(9) == b"SIMPLE  ="
+    if is_fits:
+        header = check_processing(path, wfss=True, steps=("assign_wcs", "photom"))
+        workdir = _photom_reference_location(path, header["R_PHOTOM"])
         if workdir is None:
             raise FileNotFoundError(
-                f"The sensitivity reference file {photom!r} named in {path.name} is not on this "
-                "machine (looked beside the file, in the working directory and in "
+                f"The sensitivity reference file {header['R_PHOTOM']!r} named in {path.name} is "
+                "not on this machine (looked beside the file, in the working directory and in "
                 "$CRDS_PATH/references/jwst/nircam). Re-run the Photom step with CRDS online "
                 "so that CRDS downloads it, or copy it beside the WFSS file."
+            )
+    else:
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            text = ""
+        if "DISPX_" not in text or "DISPL_" not in text:
+            raise InvalidInputFileError(
+                f"{path.name} is neither a FITS file nor a grismconf configuration (no DISPX_/DISPL_ "
+                "lines). Give a processed WFSS _cal.fits file or a grismconf .conf file."
             )
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore", ResourceWarning)
@@ -153,6 +159,11 @@ def order_name(config, order) -> str:
     ValueError
         If the configuration has no such order.
     """
+    if not hasattr(config, "orders") or not hasattr(config, "DISPX"):
+        raise TypeError(
+            f"Expected a grismconf.Config, got {type(config).__name__}; create one with "
+            "wfss_helpers.trace.load_grism_config(path)."
+        )
     try:
         name = f"{int(str(order)):+d}"
     except ValueError:
@@ -320,8 +331,23 @@ def wavelength_to_pixel(config, order, x0, y0, wavelength):
     Returns
     -------
     x, y : numpy.ndarray
+
+    Raises
+    ------
+    ValueError
+        If a wavelength lies outside the order's range (``DISPL`` at ``t = 0`` and ``1``).
     """
-    return dispersed_position(config, order, x0, y0, t_from_wavelength(config, order, x0, y0, wavelength))
+    name = order_name(config, order)
+    lam = _wavelength_um(wavelength)
+    lo, hi = sorted(float(config.DISPL(name, x0, y0, t)) for t in (0.0, 1.0))
+    outside = (lam < lo) | (lam > hi)
+    if np.any(outside):
+        bad = np.atleast_1d(lam)[np.atleast_1d(outside)]
+        raise ValueError(
+            f"Wavelength(s) {bad[:3]} micron outside order {name}'s range {lo:.4f}-{hi:.4f} micron "
+            "for this source; the trace is not defined there. Choose wavelengths in that range."
+        )
+    return dispersed_position(config, name, x0, y0, t_from_wavelength(config, name, x0, y0, wavelength))
 
 
 def column_to_wavelength(config, order, x0, y0, x):
