@@ -21,6 +21,7 @@ for real data.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 __all__ = ["CRDSUnavailableError", "calibrate_imaging", "calibrate_wfss", "step_overrides"]
@@ -74,7 +75,14 @@ def _save(model, output, overwrite):
     _check_output(output, overwrite)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
-    model.save(output, overwrite=True)
+    # Write under a temporary name and move into place, so that an interrupted save never
+    # leaves a file that looks complete.
+    # (The temporary file sits in a hidden folder, so it keeps the final FILENAME keyword.)
+    partial_dir = output.parent / f".{output.name}.partial"
+    partial_dir.mkdir(exist_ok=True)
+    model.save(partial_dir / output.name, overwrite=True)
+    os.replace(partial_dir / output.name, output)
+    partial_dir.rmdir()
 
 
 class CRDSUnavailableError(ConnectionError):
@@ -82,8 +90,6 @@ class CRDSUnavailableError(ConnectionError):
 
 
 def _crds_help():
-    import os
-
     server = os.environ.get("CRDS_SERVER_URL", "(unset)")
     path = os.environ.get("CRDS_PATH", "(unset)")
     return (

@@ -88,7 +88,7 @@ def data_mode(mode=None) -> str:
     return mode
 
 
-def get_tutorial_data(mode=None, *, cache_dir=None) -> TutorialData:
+def get_tutorial_data(mode=None, *, cache_dir=None, mast_url=None, crds_path=None, crds_server_url=None) -> TutorialData:
     """Get (generating or downloading if needed) the files the notebooks use.
 
     Parameters
@@ -98,6 +98,11 @@ def get_tutorial_data(mode=None, *, cache_dir=None) -> TutorialData:
     cache_dir : path-like, optional
         Where the data are kept (default: the user cache directory, or
         ``$WFSS_HELPERS_CACHE``).
+    mast_url : str, optional
+        Real data: the MAST download endpoint (default the public one).
+    crds_path, crds_server_url : optional
+        Real data: the CRDS cache and server (defaults: ``$CRDS_PATH`` or ``~/crds_cache``,
+        and ``https://jwst-crds.stsci.edu``).
 
     Returns
     -------
@@ -106,7 +111,7 @@ def get_tutorial_data(mode=None, *, cache_dir=None) -> TutorialData:
     mode = data_mode(mode)
     if mode == "demo":
         return _demo_data(cache_dir)
-    return _real_data(cache_dir)
+    return _real_data(cache_dir, mast_url=mast_url, crds_path=crds_path, crds_server_url=crds_server_url)
 
 
 def _demo_data(cache_dir):
@@ -137,17 +142,17 @@ def _demo_data(cache_dir):
     )
 
 
-def _real_data(cache_dir):
+def _real_data(cache_dir, *, mast_url=None, crds_path=None, crds_server_url=None):
     from .crds_config import configure_online_crds
-    from .data_access import fetch_seed_data
+    from .data_access import MAST_DOWNLOAD_URL, fetch_seed_data
     from .demo_data import default_cache_dir
     from .pipeline import calibrate_imaging, calibrate_wfss
 
     directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
     directory = directory / "jwst_program_01076"
     directory.mkdir(parents=True, exist_ok=True)
-    settings = configure_online_crds()
-    rates = fetch_seed_data(directory)
+    settings = configure_online_crds(crds_path, server_url=crds_server_url)
+    rates = fetch_seed_data(directory, base_url=mast_url or MAST_DOWNLOAD_URL)
     cal = {role: directory / Path(path).name.replace("_rate.fits", "_cal.fits") for role, path in rates.items()}
     if not cal["imaging"].exists():
         calibrate_imaging(rates["imaging"], output=cal["imaging"]).close()
