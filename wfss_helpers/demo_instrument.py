@@ -348,6 +348,15 @@ def _polynomial2d_from_row(row):
     return models.Polynomial2D(2, c0_0=c00, c1_0=c10, c0_1=c01, c2_0=c20, c1_1=c11, c0_2=c02)
 
 
+def set_full_frame(meta):
+    """Record the full-frame (``FULL``) subarray of the demo detector in a model's meta."""
+    meta.subarray.name = "FULL"
+    meta.subarray.xstart = 1
+    meta.subarray.ystart = 1
+    meta.subarray.xsize = DETECTOR_SHAPE[1]
+    meta.subarray.ysize = DETECTOR_SHAPE[0]
+
+
 def _common_meta(model, reftype, description):
     model.meta.reftype = reftype
     model.meta.author = "wfss_helpers demo generator"
@@ -399,11 +408,7 @@ def _write_distortion(path):
         model.meta.instrument.p_pupil = "CLEAR|GRISMR|GRISMC|"
         model.meta.exposure.type = "NRC_IMAGE"
         model.meta.exposure.p_exptype = "NRC_IMAGE|NRC_WFSS|NRC_TSIMAGE|NRC_TSGRISM|"
-        model.meta.subarray.name = "FULL"
-        model.meta.subarray.xstart = 1
-        model.meta.subarray.ystart = 1
-        model.meta.subarray.xsize = DETECTOR_SHAPE[1]
-        model.meta.subarray.ysize = DETECTOR_SHAPE[0]
+        set_full_frame(model.meta)
         model.meta.input_units = u.pix
         model.meta.output_units = u.arcsec
         model.validate()
@@ -418,11 +423,7 @@ def _write_flat(path, seed):
         model.meta.instrument.filter = FILTER
         model.meta.instrument.pupil = "CLEAR"
         model.meta.exposure.type = "NRC_IMAGE"
-        model.meta.subarray.name = "FULL"
-        model.meta.subarray.xstart = 1
-        model.meta.subarray.ystart = 1
-        model.meta.subarray.xsize = DETECTOR_SHAPE[1]
-        model.meta.subarray.ysize = DETECTOR_SHAPE[0]
+        set_full_frame(model.meta)
         model.data = flat_field(seed)
         model.err = np.full(DETECTOR_SHAPE, 0.001, dtype=np.float32)
         model.dq = np.zeros(DETECTOR_SHAPE, dtype=np.uint32)

@@ -132,11 +132,7 @@ def _exposure_model(kind):
     meta.observation.time = "12:00:00" if kind == "direct" else "12:14:24"
     meta.observation.program_number = "99999"
     meta.target.proposer_name = "wfss_helpers demo field"
-    meta.subarray.name = "FULL"
-    meta.subarray.xstart = 1
-    meta.subarray.ystart = 1
-    meta.subarray.xsize = inst.DETECTOR_SHAPE[1]
-    meta.subarray.ysize = inst.DETECTOR_SHAPE[0]
+    inst.set_full_frame(meta)
     meta.subarray.fastaxis = -1
     meta.subarray.slowaxis = 2
     wcsinfo = meta.wcsinfo
@@ -366,8 +362,10 @@ def render_wfss_image(catalog, positions, orders=inst.ORDERS, samples_per_pixel:
         pad = int(np.ceil(6 * max(sx, sy))) + 3
         for order in orders:
             coeffs = inst.dispersion_coefficients(order)
-            span = abs(inst.evaluate_dispersion(coeffs["DISPX"], x0, y0, 1.1))
-            span += abs(inst.evaluate_dispersion(coeffs["DISPX"], x0, y0, -0.1))
+            # Trace length in pixels over the rendered range of t.
+            span = abs(
+                inst.evaluate_dispersion(coeffs["DISPX"], x0, y0, 1.1) - inst.evaluate_dispersion(coeffs["DISPX"], x0, y0, -0.1)
+            )
             t = np.linspace(-0.1, 1.1, int(span * samples_per_pixel) + 2)
             dt = t[1] - t[0]
             lam = inst.evaluate_dispersion(coeffs["DISPL"], x0, y0, t)
