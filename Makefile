@@ -28,6 +28,13 @@ tutorial: env
 test: env
 	$(RUN) -m pytest
 
-## book: execute the notebooks and render the Jupyter Book (HTML in jupyter_book/_build/html)
-book: env
-	$(VENV)/bin/jupyter-book build jupyter_book --warningiserror --keep-going
+## book: execute every notebook (demo data unless WFSS_TUTORIAL_DATA=real) and render the
+## Jupyter Book, offline, failing on any warning (HTML in jupyter_book/_build/html)
+book: env book-mathjax
+	$(VENV)/bin/jupyter-book build jupyter_book --warningiserror --keep-going --all
+	@echo "Open $(CURDIR)/jupyter_book/_build/html/index.html"
+
+## book-mathjax: install the MathJax copy the book serves itself (npm mathjax@3 in jupyter_book/_mathjax)
+.PHONY: book-mathjax
+book-mathjax:
+	bash jupyter_book/install_mathjax.sh
