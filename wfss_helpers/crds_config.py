@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .file_checks import writable_directory
+
 __all__ = ["JWST_CRDS_SERVER_URL", "default_crds_path", "configure_offline_crds", "configure_online_crds"]
 
 #: The public JWST CRDS server.
@@ -32,6 +34,31 @@ _OFFLINE_SERVER_CONFIG = {
 }
 
 
+#: The URL crds itself uses for "no server" (serverless mode): it never connects to it.
+_SERVERLESS_URL = "https://crds-serverless-mode.stsci.edu"
+
+
+def _apply_to_loaded_crds(server_url):
+    """Make an already imported ``crds`` use ``server_url`` (None: serverless).
+
+    ``crds`` reads ``CRDS_SERVER_URL`` once, when it is imported, and caches the server's
+    answers (server info, context) and the cache layout for the life of the process. So in
+    a session that has already run a step (say, on the demo data, serverless), changing
+    the environment variable alone would change nothing; this applies the new setting and
+    forgets the cached answers. Before ``crds`` is imported there is nothing to do.
+    """
+    import sys
+
+    if "crds" not in sys.modules:
+        return
+    from crds.client import api
+    from crds.core import config, utils
+
+    api.set_crds_server(server_url or _SERVERLESS_URL)
+    utils.clear_function_caches()
+    config.CRDS_REF_SUBDIR_MODE = "None"  # re-read the reference cache layout of the new cache
+
+
 def default_crds_path() -> Path:
     """The CRDS cache used when none is given: ``$CRDS_PATH`` or ``~/crds_cache``.
 
@@ -39,7 +66,7 @@ def default_crds_path() -> Path:
     -------
     pathlib.Path
     """
-    return Path(os.environ.get("CRDS_PATH", Path.home() / "crds_cache")).expanduser()
+    return Path(os.environ.get("CRDS_PATH") or Path.home() / "crds_cache").expanduser()
 
 
 def configure_offline_crds(crds_path) -> dict[str, str]:
@@ -66,6 +93,8 @@ def configure_offline_crds(crds_path) -> dict[str, str]:
         If ``crds_path`` already holds the configuration of an online CRDS cache (which
         this function will not overwrite).
     """
+    if not isinstance(crds_path, (str, os.PathLike)):
+        raise TypeError(f"crds_path must be a directory path, got {type(crds_path).__name__} {crds_path!r}.")
     crds_path = Path(crds_path).expanduser().resolve()
     config_file = crds_path / "config" / "jwst" / "server_config"
     wanted = repr(_OFFLINE_SERVER_CONFIG)
@@ -75,7 +104,7 @@ def configure_offline_crds(crds_path) -> dict[str, str]:
             "configure_offline_crds() a directory of its own, e.g. a 'crds_offline' "
             "folder beside the demo data, so that your real cache is not modified."
         )
-    config_file.parent.mkdir(parents=True, exist_ok=True)
+    writable_directory(config_file.parent, "offline CRDS cache")
     config_file.write_text(wanted)
     os.environ.pop("CRDS_SERVER_URL", None)
     settings = {
@@ -84,6 +113,7 @@ def configure_offline_crds(crds_path) -> dict[str, str]:
         "STPIPE_DISABLE_CRDS_STEPPARS": "True",
     }
     os.environ.update(settings)
+    _apply_to_loaded_crds(None)
     return settings
 
 
@@ -103,12 +133,22 @@ def configure_online_crds(crds_path=None, server_url: str | None = None) -> dict
         The environment variables that were set.
     """
     crds_path = Path(crds_path).expanduser() if crds_path is not None else default_crds_path()
-    crds_path.mkdir(parents=True, exist_ok=True)
+    server_url = server_url or os.environ.get("CRDS_SERVER_URL") or JWST_CRDS_SERVER_URL
+    if not isinstance(server_url, str) or not server_url.startswith(("https://", "http://")):
+        raise ValueError(f"The CRDS server must be an http(s) URL such as {JWST_CRDS_SERVER_URL}, got {server_url!r}.")
+    config_file = crds_path / "config" / "jwst" / "server_config"
+    if config_file.is_file() and config_file.read_text().strip() == repr(_OFFLINE_SERVER_CONFIG):
+        raise FileExistsError(
+            f"{crds_path} is the offline CRDS cache of the demo data; give real data a CRDS cache "
+            "of its own (the default is ~/crds_cache, or $CRDS_PATH)."
+        )
+    writable_directory(crds_path, "CRDS cache")
     settings = {
         "CRDS_PATH": str(crds_path),
-        "CRDS_SERVER_URL": server_url or os.environ.get("CRDS_SERVER_URL") or JWST_CRDS_SERVER_URL,
+        "CRDS_SERVER_URL": server_url,
         "CRDS_OBSERVATORY": "jwst",
     }
     os.environ.pop("STPIPE_DISABLE_CRDS_STEPPARS", None)
     os.environ.update(settings)
+    _apply_to_loaded_crds(server_url)
     return settings

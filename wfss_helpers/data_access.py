@@ -54,6 +54,7 @@ from pathlib import Path
 __all__ = [
     "MAST_DOWNLOAD_URL",
     "MAST_TOKEN_VARIABLE",
+    "MAST_URL_VARIABLE",
     "SEED_FILES",
     "DownloadError",
     "MastAuthorizationError",
@@ -68,6 +69,9 @@ log = logging.getLogger(__name__)
 
 #: MAST's file download endpoint; a product is asked for as ``?uri=mast:JWST/product/<name>``.
 MAST_DOWNLOAD_URL = "https://mast.stsci.edu/api/v0.1/Download/file"
+#: Environment variable that replaces :data:`MAST_DOWNLOAD_URL` in the tutorial's real-data
+#: mode (a mirror, or the tests' local stand-in).
+MAST_URL_VARIABLE = "WFSS_MAST_URL"
 #: Environment variable holding a MAST API token (for proprietary data).
 MAST_TOKEN_VARIABLE = "MAST_API_TOKEN"
 #: The seed notebook's exposures (JWST program 01076, NRCALONG): role -> file name.
@@ -91,6 +95,11 @@ class MastFileNotFoundError(DownloadError, FileNotFoundError):
     """MAST has no file of that name (HTTP 404)."""
 
 
+def _check_product_name(filename):
+    if not isinstance(filename, str) or not filename or "/" in filename or filename in (".", ".."):
+        raise ValueError(f"{filename!r} is not a MAST product file name (e.g. 'jw..._rate.fits').")
+
+
 def mast_product_url(filename: str, base_url: str = MAST_DOWNLOAD_URL) -> str:
     """The download URL of a JWST product in MAST.
 
@@ -105,6 +114,7 @@ def mast_product_url(filename: str, base_url: str = MAST_DOWNLOAD_URL) -> str:
     -------
     str
     """
+    _check_product_name(filename)
     query = urllib.parse.urlencode({"uri": f"mast:JWST/product/{filename}"}, safe=":/")
     return f"{base_url}?{query}"
 
@@ -139,6 +149,8 @@ def verified_copy(path, *, sha256: str | None = None, expected_size: int | None 
     -------
     bool
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"Expected a file path, got {type(path).__name__} {path!r}.")
     path = Path(path)
     sidecar = _sidecar(path)
     if not path.is_file() or not sidecar.is_file():
@@ -251,10 +263,12 @@ def download_mast_file(
     import pooch
     import requests
 
-    if not filename or "/" in filename or filename in (".", ".."):
-        raise ValueError(f"{filename!r} is not a MAST product file name (e.g. 'jw..._rate.fits').")
-    directory = Path(directory).expanduser()
-    directory.mkdir(parents=True, exist_ok=True)
+    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+        raise ValueError(f"retries must be an integer >= 0, got {retries!r}.")
+    _check_product_name(filename)
+    from .file_checks import writable_directory
+
+    directory = writable_directory(directory, "download")
     target = directory / filename
     if verified_copy(target, sha256=sha256, expected_size=expected_size):
         log.info("%s: verified copy already in %s, not downloading", filename, directory)

@@ -204,7 +204,9 @@ def load_demo_dataset(cache_dir=None, *, seed: int = DEMO_SEED, rebuild: bool = 
     -------
     DemoDataset
     """
-    cache_dir = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    from .file_checks import writable_directory
+
+    cache_dir = writable_directory(cache_dir if cache_dir is not None else default_cache_dir(), "demo-data cache")
     directory = cache_dir / f"nircam_wfss_demo_v{DEMO_VERSION}_seed{seed}"
     manifest = _read_manifest(directory)
     if manifest is not None and not rebuild and manifest.get("version") == DEMO_VERSION:

@@ -28,6 +28,7 @@ import numpy as np
 from astropy import units as u
 from astropy.stats import sigma_clipped_stats
 
+from .argument_checks import pixel_position, positive_number, trace_parameter_range
 from .source_positions import open_model
 from .trace import (
     BoundingBox,
@@ -142,11 +143,20 @@ def bad_pixel_mask(data, err=None, dq=None):
     -------
     numpy.ndarray of bool
     """
+    if data is None:
+        raise TypeError("data must be an image array, got None.")
+    data = np.asarray(data, dtype=float)
+    err = None if err is None else np.asarray(err, dtype=float)
+    dq = None if dq is None else np.asarray(dq)
+    for name, array in (("err", err), ("dq", dq)):
+        if array is not None and array.shape != data.shape:
+            raise ValueError(f"{name} has shape {array.shape} but data has shape {data.shape}; they must match.")
     bad = ~np.isfinite(data)
     if err is not None:
-        bad |= ~np.isfinite(err) | (err < 0)
+        with np.errstate(invalid="ignore"):
+            bad |= ~np.isfinite(err) | (err < 0)
     if dq is not None:
-        bad |= (np.asarray(dq).astype(np.uint32) & DO_NOT_USE) > 0
+        bad |= (dq.astype(np.uint32) & DO_NOT_USE) > 0
     return bad
 
 
@@ -172,7 +182,13 @@ def estimate_background(values, *, sigma=3.0, maxiters=10):
     ValueError
         If fewer than ``MIN_BACKGROUND_PIXELS`` finite values are given.
     """
-    sample = np.asarray(values, dtype=float).ravel()
+    sigma = positive_number(sigma, "sigma")
+    if isinstance(maxiters, bool) or not isinstance(maxiters, (int, np.integer)) or maxiters < 1:
+        raise ValueError(f"maxiters must be a positive integer, got {maxiters!r}.")
+    try:
+        sample = np.asarray(values, dtype=float).ravel()
+    except (TypeError, ValueError):
+        raise TypeError("values must be an array of pixel values (numbers).") from None
     finite = sample[np.isfinite(sample)]
     if finite.size < MIN_BACKGROUND_PIXELS:
         raise ValueError(
@@ -210,6 +226,8 @@ def aperture_weights(rows, trace_y, half_height):
     numpy.ndarray, shape (ny, nx)
         Weights between 0 and 1.
     """
+    half_height = positive_number(half_height, "half_height")
+    trace_y = np.atleast_1d(np.asarray(trace_y, dtype=float))
     lo = trace_y[None, :] - half_height
     hi = trace_y[None, :] + half_height
     r = np.asarray(rows, dtype=float)[:, None]
@@ -217,9 +235,30 @@ def aperture_weights(rows, trace_y, half_height):
 
 
 def _arrays(wfss):
+    """SCI, ERR and DQ of a WFSS exposure (path, model or dict), checked."""
     if isinstance(wfss, dict):
-        return wfss["data"], wfss.get("err"), wfss.get("dq")
-    model = open_model(wfss)
+        unknown = set(wfss) - {"data", "err", "dq"}
+        if "data" not in wfss or unknown:
+            raise ValueError(
+                f"A dict input needs a 'data' array and may have 'err' and 'dq'; got keys {sorted(wfss)}."
+            )
+        data = np.asarray(wfss["data"])
+        if data.ndim != 2:
+            raise ValueError(f"data must be a 2-D image (ny, nx), got shape {data.shape}.")
+        for name in ("err", "dq"):
+            if wfss.get(name) is not None and np.shape(wfss[name]) != data.shape:
+                raise ValueError(
+                    f"{name} has shape {np.shape(wfss[name])} but data has shape {data.shape}; they must match."
+                )
+        return data, wfss.get("err"), wfss.get("dq")
+    model = open_model(wfss, wfss=True)
+    if str(model.meta.cal_step.flat_field or "").upper() != "COMPLETE":
+        warnings.warn(
+            f"{model.meta.filename} has not been flat-fielded (S_FLAT is "
+            f"{model.meta.cal_step.flat_field or 'missing'!r}): pixel-to-pixel response differences "
+            "stay in the spectrum. Run wfss_helpers.pipeline.calibrate_wfss on it first.",
+            stacklevel=3,
+        )
     return model.data, model.err, model.dq
 
 
@@ -280,6 +319,27 @@ def box_extract(
     """
     data, err, dq = _arrays(wfss)
     name = order_name(config, order)
+    x0, y0 = pixel_position(x0, y0)
+    box_half_height = positive_number(box_half_height, "box_half_height")
+    if half_height is not None:
+        half_height = positive_number(half_height, "half_height")
+    t_range = trace_parameter_range(t_range)
+    sigma = positive_number(sigma, "sigma")
+    if background is not None:
+        if isinstance(background, u.Quantity):
+            try:
+                background = background.to_value(RATE_UNIT)
+            except u.UnitConversionError:
+                raise ValueError(f"background has unit {background.unit}; give it in DN/s (per pixel).") from None
+        try:
+            level = float(np.asarray(background, dtype=float).reshape(()))
+        except (TypeError, ValueError):
+            level = np.nan
+        if isinstance(background, (str, bytes, bool)) or not np.isfinite(level):
+            raise ValueError(
+                f"background must be one finite level in DN/s per pixel (or None to estimate it), got {background!r}."
+            )
+        background = level
     if half_height is not None and half_height + 1.0 > box_half_height:
         raise ValueError(
             f"half_height={half_height} leaves no background rows inside "
@@ -363,6 +423,10 @@ def wavelength_map(config, order, x0, y0, bbox):
     -------
     `~astropy.units.Quantity`, shape ``bbox.shape``
     """
+    if not isinstance(bbox, BoundingBox):
+        raise TypeError(
+            f"bbox must be a BoundingBox (from trace_bounding_box or extraction.bbox), got {type(bbox).__name__}."
+        )
     columns = np.arange(bbox.x_min, bbox.x_max + 1)
     lam = column_to_wavelength(config, order, x0, y0, columns)
     return np.broadcast_to(lam, bbox.shape, subok=True)

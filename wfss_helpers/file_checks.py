@@ -15,7 +15,9 @@ __all__ = [
     "InvalidInputFileError",
     "check_fits_file",
     "check_processing",
+    "check_model",
     "is_wfss",
+    "writable_directory",
 ]
 
 #: Exposure types of WFSS (grism) exposures.
@@ -45,9 +47,15 @@ def check_fits_file(path) -> Path:
     InvalidInputFileError
         If it is not FITS, or is truncated or corrupt.
     """
+    import os
+
     from astropy.io import fits
 
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"Expected the path of a FITS file, got {type(path).__name__} {path!r}.")
     path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; give the path of a FITS file in it.")
     if not path.is_file():
         raise FileNotFoundError(f"No file at {path}: check the name and directory.")
     with open(path, "rb") as fh:
@@ -73,11 +81,64 @@ def check_fits_file(path) -> Path:
 
 
 def is_wfss(header) -> bool:
-    """True if a primary header describes a WFSS (grism) exposure."""
+    """True if a primary header (or a dict of keywords) describes a WFSS (grism) exposure."""
+    if not hasattr(header, "get"):
+        raise TypeError(
+            f"is_wfss() takes a FITS header, got {type(header).__name__}; use "
+            "astropy.io.fits.getheader(path) or check_processing(path)."
+        )
     return str(header.get("EXP_TYPE", "")).strip().upper() in WFSS_EXPOSURE_TYPES
 
 
-def check_processing(path, *, wfss: bool | None = None, steps=("assign_wcs",)):
+#: Steps that can be checked: name -> (header keyword, jwst step class).
+_STEPS = {
+    "assign_wcs": ("S_WCS", "AssignWcsStep"),
+    "flat_field": ("S_FLAT", "FlatFieldStep"),
+    "photom": ("S_PHOTOM", "PhotomStep"),
+}
+
+
+def _check_steps_argument(steps):
+    steps = (steps,) if isinstance(steps, str) else tuple(steps)
+    unknown = [step for step in steps if step not in _STEPS]
+    if unknown:
+        raise ValueError(f"Unknown step(s) {unknown}; use any of {', '.join(_STEPS)}.")
+    return steps
+
+
+def _check_state(name, exp_type, status, *, wfss, steps, not_done):
+    """Shared by check_processing (headers) and check_model (data models)."""
+    grism = str(exp_type).strip().upper() in WFSS_EXPOSURE_TYPES
+    if wfss is True and not grism:
+        raise InvalidInputFileError(
+            f"{name} is not a WFSS exposure (EXP_TYPE = {exp_type}); give the grism "
+            "(NRC_WFSS) exposure here, not the direct image."
+        )
+    if wfss is False and grism:
+        raise InvalidInputFileError(
+            f"{name} is a WFSS exposure (EXP_TYPE = {exp_type}); give the direct "
+            "(imaging) exposure here."
+        )
+    helper = "calibrate_wfss" if grism else "calibrate_imaging"
+    for step in _check_steps_argument(steps):
+        keyword, step_class = _STEPS[step]
+        if str(status.get(step) or "").upper() != "COMPLETE":
+            raise InvalidInputFileError(
+                f"{name} has not been through the jwst {step_class} ({keyword} is "
+                f"{status.get(step) or 'missing'!r}). Run wfss_helpers.pipeline.{helper} "
+                "on its _rate.fits file first."
+            )
+    for step in _check_steps_argument(not_done):
+        keyword, step_class = _STEPS[step]
+        if str(status.get(step) or "").upper() == "COMPLETE":
+            raise InvalidInputFileError(
+                f"{name} has already been through the jwst {step_class} ({keyword} = COMPLETE): "
+                f"it is a calibrated file. Give {helper} the _rate.fits file; running the "
+                "steps twice would apply the flat field and photometry twice."
+            )
+
+
+def check_processing(path, *, wfss: bool | None = None, steps=("assign_wcs",), not_done=()):
     """Check a FITS file's exposure type and the pipeline steps it went through.
 
     Parameters
@@ -88,6 +149,8 @@ def check_processing(path, *, wfss: bool | None = None, steps=("assign_wcs",)):
     steps : sequence of str, optional
         Steps that must be ``COMPLETE``: any of ``"assign_wcs"``, ``"flat_field"``,
         ``"photom"``.
+    not_done : sequence of str, optional
+        Steps that must *not* be ``COMPLETE`` yet (for inputs of the calibration).
 
     Returns
     -------
@@ -103,29 +166,68 @@ def check_processing(path, *, wfss: bool | None = None, steps=("assign_wcs",)):
 
     path = check_fits_file(path)
     header = fits.getheader(path)
-    exp_type = header.get("EXP_TYPE", "(none)")
-    if wfss is True and not is_wfss(header):
-        raise InvalidInputFileError(
-            f"{path.name} is not a WFSS exposure (EXP_TYPE = {exp_type}); give the grism "
-            "(NRC_WFSS) exposure here, not the direct image."
-        )
-    if wfss is False and is_wfss(header):
-        raise InvalidInputFileError(
-            f"{path.name} is a WFSS exposure (EXP_TYPE = {exp_type}); give the direct "
-            "(imaging) exposure here."
-        )
-    keywords = {"assign_wcs": "S_WCS", "flat_field": "S_FLAT", "photom": "S_PHOTOM"}
-    how = {
-        "assign_wcs": "AssignWcsStep",
-        "flat_field": "FlatFieldStep",
-        "photom": "PhotomStep",
-    }
-    for step in steps:
-        if str(header.get(keywords[step], "")).upper() != "COMPLETE":
-            helper = "calibrate_wfss" if is_wfss(header) else "calibrate_imaging"
-            raise InvalidInputFileError(
-                f"{path.name} has not been through the jwst {how[step]} ({keywords[step]} is "
-                f"{header.get(keywords[step], 'missing')!r}). Run wfss_helpers.pipeline.{helper} "
-                "on its _rate.fits file first."
-            )
+    status = {step: header.get(keyword) for step, (keyword, _) in _STEPS.items()}
+    _check_state(path.name, header.get("EXP_TYPE", "(none)"), status, wfss=wfss, steps=steps, not_done=not_done)
     return header
+
+
+def check_model(model, *, wfss: bool | None = None, steps=(), not_done=()):
+    """:func:`check_processing` for a data model that is already open.
+
+    Parameters
+    ----------
+    model : `~stdatamodels.jwst.datamodels.JwstDataModel`
+    wfss, steps, not_done
+        As in :func:`check_processing`.
+
+    Returns
+    -------
+    The model.
+    """
+    meta = model.meta
+    name = getattr(meta, "filename", None) or f"This {type(model).__name__}"
+    status = {step: getattr(meta.cal_step, step, None) for step in _STEPS}
+    _check_state(name, meta.exposure.type or "(none)", status, wfss=wfss, steps=steps, not_done=not_done)
+    return model
+
+
+def writable_directory(path, what="output"):
+    """Create ``path`` (with its parents) if needed and check that it can be written to.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+    what : str, optional
+        What the directory is for, used in error messages.
+
+    Returns
+    -------
+    pathlib.Path
+
+    Raises
+    ------
+    NotADirectoryError
+        If ``path`` (or a parent) is a file.
+    PermissionError
+        If it cannot be created or written to.
+    """
+    import os
+
+    if path is None or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"The {what} directory must be a path, got {type(path).__name__} {path!r}.")
+    path = Path(path).expanduser()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise NotADirectoryError(
+            f"Cannot use {path} as the {what} directory: it, or a folder above it, is a file. "
+            "Choose another directory."
+        ) from None
+    except OSError as err:
+        raise PermissionError(
+            f"Cannot create the {what} directory {path} ({err.strerror}); choose a directory you "
+            "can write to."
+        ) from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise PermissionError(f"The {what} directory {path} is not writable; choose a directory you can write to.")
+    return path

@@ -40,8 +40,29 @@ SENSITIVITY_UNIT = (u.DN / u.s / u.AA) / FLAM_UNIT
 _MJY_SR_PER_DN_S = u.MJy / u.sr / (u.DN / u.s)
 
 
+def _photom_inputs(wavelength, photmjsr, pixel_area_sr):
+    """Check the numbers of a photom table row; pixel area as a float in steradian."""
+    from .argument_checks import positive_number
+
+    if not isinstance(wavelength, u.Quantity) or wavelength.unit.physical_type != "length":
+        raise ValueError(
+            "wavelength must be a Quantity with a length unit (e.g. the table's wavelengths * u.micron), "
+            f"got {getattr(wavelength, 'unit', type(wavelength).__name__)}."
+        )
+    positive_number(photmjsr, "photmjsr")
+    return positive_number(pixel_area_sr, "pixel_area_sr", unit=u.sr)
+
+
 def _flam_per_rate(wavelength, relresponse, photmjsr, pixel_area_sr):
     """F_lambda (per Å) of a source that gives 1 DN/s per Å of its spectrum."""
+    pixel_area_sr = _photom_inputs(wavelength, photmjsr, pixel_area_sr)
+    relresponse = np.asarray(relresponse, dtype=float)
+    if np.any(relresponse < 0) or not np.all(np.isfinite(relresponse)):
+        raise ValueError("relresponse must be finite and not negative.")
+    if relresponse.shape != np.shape(wavelength):
+        raise ValueError(
+            f"relresponse has {relresponse.size} values for {np.size(wavelength)} wavelengths; they must match."
+        )
     fnu = (np.asarray(relresponse, dtype=float) * photmjsr * _MJY_SR_PER_DN_S) * (
         pixel_area_sr * u.sr
     )
@@ -92,6 +113,13 @@ def relresponse_from_sensitivity(wavelength, sensitivity, photmjsr, pixel_area_s
         Dimensionless relresponse.
     """
     unit_rel = _flam_per_rate(wavelength, np.ones(np.shape(wavelength)), photmjsr, pixel_area_sr)
+    if not isinstance(sensitivity, u.Quantity) or not sensitivity.unit.is_equivalent(SENSITIVITY_UNIT):
+        raise ValueError(
+            f"sensitivity must be a Quantity in {SENSITIVITY_UNIT} (DN/s/Å per erg/s/cm²/Å), got "
+            f"{getattr(sensitivity, 'unit', type(sensitivity).__name__)}."
+        )
+    if np.any(~(sensitivity.value > 0)):
+        raise ValueError("sensitivity must be positive everywhere: a photom table cannot hold a zero response.")
     return (1.0 / (sensitivity.to(SENSITIVITY_UNIT) * u.AA * unit_rel)).to_value(u.dimensionless_unscaled)
 
 
@@ -117,6 +145,26 @@ def sensitivity_curve(config, order, wavelength):
     return np.asarray(config.SENS[name](_wavelength_um(wavelength)), dtype=float) * SENSITIVITY_UNIT
 
 
+def _check_extraction(extraction, config):
+    from .extraction import BoxExtraction
+    from .trace import _is_grism_config
+
+    if isinstance(config, BoxExtraction) and _is_grism_config(extraction):
+        raise TypeError("The arguments are swapped: pass the extraction first, then the grism configuration.")
+    if not isinstance(extraction, BoxExtraction):
+        raise TypeError(
+            f"Expected a BoxExtraction (the result of wfss_helpers.extraction.box_extract), got "
+            f"{type(extraction).__name__}."
+        )
+    if not _is_grism_config(config):
+        raise TypeError(
+            f"Expected a grismconf.Config, got {type(config).__name__}; create one with "
+            "wfss_helpers.trace.load_grism_config(path)."
+        )
+    if extraction.column.size == 0:
+        raise ValueError("This extraction has no columns; there is nothing to calibrate.")
+
+
 def flambda_arrays(extraction, config, *, min_relative_sensitivity=1e-2):
     """F_lambda, its uncertainty and a mask, column by column (the arrays behind
     :func:`flux_calibrate`).
@@ -135,6 +183,10 @@ def flambda_arrays(extraction, config, *, min_relative_sensitivity=1e-2):
     mask : numpy.ndarray of bool
         True where a column is not usable (bad pixel in the aperture, or tiny sensitivity).
     """
+    _check_extraction(extraction, config)
+    from .argument_checks import positive_number
+
+    positive_number(min_relative_sensitivity, "min_relative_sensitivity", allow_zero=True)
     sens = sensitivity_curve(config, extraction.order, extraction.wavelength)
     peak = np.max(config.SENS_data[extraction.order][1])
     low = sens.value < min_relative_sensitivity * peak

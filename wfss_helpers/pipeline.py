@@ -53,20 +53,43 @@ def step_overrides(step_class, reference_files) -> dict[str, str]:
     dict of str to str
         ``{"override_<type>": path or "N/A", ...}``, to pass to ``Step.call``.
     """
-    return {
-        f"override_{reftype}": str(Path(reference_files[reftype]).resolve())
-        if reference_files.get(reftype)
-        else "N/A"
-        for reftype in step_class.reference_file_types
-    }
+    if not hasattr(step_class, "reference_file_types"):
+        raise TypeError(f"step_class must be a jwst Step class (e.g. AssignWcsStep), got {step_class!r}.")
+    if not isinstance(reference_files, dict):
+        raise TypeError(
+            f"reference_files must be a dict of reference type -> file, got {type(reference_files).__name__}."
+        )
+    if {"imaging", "wfss"} & set(reference_files):
+        raise ValueError(
+            "reference_files has the 'imaging'/'wfss' sections of TutorialData.reference_files; pass one of them."
+        )
+    overrides = {}
+    for reftype in step_class.reference_file_types:
+        path = reference_files.get(reftype)
+        if path and not Path(path).expanduser().is_file():
+            raise FileNotFoundError(f"The {reftype} reference file {path} does not exist.")
+        overrides[f"override_{reftype}"] = str(Path(path).expanduser().resolve()) if path else "N/A"
+    return overrides
 
 
 def _check_output(output, overwrite):
-    if output is not None and Path(output).exists() and not overwrite:
+    """Refuse to replace a file unasked, and find out before the steps run whether the
+    output can be written at all."""
+    from .file_checks import writable_directory
+
+    if output is None:
+        return
+    if not isinstance(output, (str, os.PathLike)):
+        raise TypeError(f"output must be a file path, got {type(output).__name__} {output!r}.")
+    output = Path(output).expanduser()
+    if output.is_dir():
+        raise IsADirectoryError(f"output {output} is a directory; give a file name, e.g. {output / 'my_cal.fits'}.")
+    if output.exists() and not overwrite:
         raise FileExistsError(
             f"{output} already exists; pass overwrite=True to replace it, or choose "
             "another output name."
         )
+    writable_directory(output.parent, "output")
 
 
 def _save(model, output, overwrite):
@@ -117,11 +140,49 @@ def _run(step_class, model, reference_files, **kwargs):
         ) from err
 
 
-def _check_input(rate, wfss):
-    from .file_checks import check_processing
+#: Reference types each calibration needs when the files are given by hand.
+_REQUIRED_REFERENCES = {False: ("distortion", "flat", "photom"), True: ("distortion", "specwcs", "flat", "photom")}
 
-    if isinstance(rate, (str, Path)):
-        check_processing(rate, wfss=wfss, steps=())
+
+def _check_input(rate, wfss):
+    """The input must be a rate file (or model) of the right kind, not yet flat-fielded."""
+    from stdatamodels.jwst import datamodels
+
+    from .file_checks import check_model, check_processing
+
+    if isinstance(rate, datamodels.JwstDataModel):
+        check_model(rate, wfss=wfss, not_done=("flat_field", "photom"))
+    elif isinstance(rate, (str, os.PathLike)):
+        check_processing(rate, wfss=wfss, steps=(), not_done=("flat_field", "photom"))
+    else:
+        raise TypeError(
+            f"Expected the path of a _rate.fits file (or its data model), got {type(rate).__name__} {rate!r}."
+        )
+
+
+def _check_reference_files(reference_files, wfss):
+    """Every needed reference type given, as a file that exists."""
+    if reference_files is None:
+        return
+    if not isinstance(reference_files, dict):
+        raise TypeError(
+            f"reference_files must be a dict of reference type -> file, got {type(reference_files).__name__}."
+        )
+    if {"imaging", "wfss"} & set(reference_files):
+        which = "wfss" if wfss else "imaging"
+        raise ValueError(
+            f"reference_files has the 'imaging'/'wfss' sections of TutorialData.reference_files; "
+            f"pass one of them: reference_files['{which}']."
+        )
+    missing = [name for name in _REQUIRED_REFERENCES[wfss] if not reference_files.get(name)]
+    if missing:
+        raise ValueError(
+            f"reference_files lacks {', '.join(repr(m) for m in missing)}; give all of "
+            f"{', '.join(_REQUIRED_REFERENCES[wfss])} (or reference_files=None to let CRDS choose)."
+        )
+    for name, path in reference_files.items():
+        if path and not Path(path).expanduser().is_file():
+            raise FileNotFoundError(f"The {name} reference file {path} does not exist.")
 
 
 def calibrate_imaging(rate, reference_files=None, output=None, *, overwrite=False):
@@ -147,13 +208,18 @@ def calibrate_imaging(rate, reference_files=None, output=None, *, overwrite=Fals
     Raises
     ------
     wfss_helpers.file_checks.InvalidInputFileError
-        If ``rate`` is not a FITS file, is damaged, or is a WFSS exposure.
+        If ``rate`` is not a FITS file, is damaged, is a WFSS exposure, or was already
+        flat-fielded or flux-calibrated (a ``_cal`` file: calibrating twice would apply
+        the flat and the photometry twice).
+    ValueError, FileNotFoundError
+        If ``reference_files`` lacks a needed type or names a file that does not exist.
     CRDSUnavailableError
         If CRDS cannot supply a reference file.
     FileExistsError
         If ``output`` exists and ``overwrite`` is False.
     """
     _check_input(rate, wfss=False)
+    _check_reference_files(reference_files, wfss=False)
     _check_output(output, overwrite)
     AssignWcsStep, FlatFieldStep, PhotomStep = _steps()
     model = _run(AssignWcsStep, rate, reference_files)
@@ -188,7 +254,11 @@ def calibrate_wfss(rate, reference_files=None, output=None, *, overwrite=False):
     Raises
     ------
     wfss_helpers.file_checks.InvalidInputFileError
-        If ``rate`` is not a FITS file, is damaged, or is not a WFSS exposure.
+        If ``rate`` is not a FITS file, is damaged, is not a WFSS exposure, or was already
+        flat-fielded or flux-calibrated (a ``_cal`` file: calibrating twice would apply
+        the flat and the photometry twice).
+    ValueError, FileNotFoundError
+        If ``reference_files`` lacks a needed type or names a file that does not exist.
     CRDSUnavailableError
         If CRDS cannot supply a reference file.
     FileExistsError
@@ -200,6 +270,7 @@ def calibrate_wfss(rate, reference_files=None, output=None, *, overwrite=False):
     step internally that ignores the overrides (and asks CRDS).
     """
     _check_input(rate, wfss=True)
+    _check_reference_files(reference_files, wfss=True)
     _check_output(output, overwrite)
     AssignWcsStep, FlatFieldStep, PhotomStep = _steps()
     model = _run(AssignWcsStep, rate, reference_files, sip_approx=False)

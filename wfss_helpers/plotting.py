@@ -30,7 +30,12 @@ def _axes(ax):
 
 def image_norm(data, percentile=99.5, asinh_a=0.1):
     """An asinh normalisation clipped at a percentile, ignoring NaNs."""
-    finite = np.asarray(data)[np.isfinite(data)]
+    if not 0 < percentile <= 100:
+        raise ValueError(f"percentile must be in (0, 100], got {percentile}.")
+    data = np.asarray(data, dtype=float)
+    finite = data[np.isfinite(data)]
+    if finite.size == 0:
+        raise ValueError("The image has no finite pixels to scale the display to (all NaN, or empty).")
     return ImageNormalize(finite, interval=PercentileInterval(percentile), stretch=AsinhStretch(asinh_a))
 
 
@@ -86,10 +91,23 @@ def plot_cutout(cutout, bbox, *, extraction=None, ax=None, title=None):
     -------
     matplotlib.axes.Axes
     """
+    from .trace import BoundingBox
+
+    if not isinstance(bbox, BoundingBox):
+        raise TypeError(f"bbox must be a BoundingBox (e.g. extraction.bbox), got {type(bbox).__name__}.")
+    if np.shape(cutout) != bbox.shape:
+        raise ValueError(
+            f"The cutout has shape {np.shape(cutout)} but the box is {bbox.shape}: pass data[bbox.slices], "
+            "not the whole image."
+        )
     ax = _axes(ax)
     extent = (bbox.x_min - 0.5, bbox.x_max + 0.5, bbox.y_min - 0.5, bbox.y_max + 0.5)
     ax.imshow(cutout, origin="lower", extent=extent, norm=image_norm(cutout), cmap="gray_r", aspect="auto")
     if extraction is not None:
+        from .extraction import BoxExtraction
+
+        if not isinstance(extraction, BoxExtraction):
+            raise TypeError(f"extraction must be a BoxExtraction (from box_extract), got {type(extraction).__name__}.")
         ax.plot(extraction.column, extraction.trace_y, color="C1", lw=1, label="trace centre")
         if extraction.half_height is not None:
             for sign in (-1, 1):
@@ -115,6 +133,18 @@ def plot_background_histogram(background, *, ax=None, bins=80):
     -------
     matplotlib.axes.Axes
     """
+    from .extraction import BackgroundEstimate
+
+    background = getattr(background, "background", background)  # a BoxExtraction is fine too
+    if not isinstance(background, BackgroundEstimate):
+        raise TypeError(
+            f"Expected a BackgroundEstimate (extraction.background), got {type(background).__name__}."
+        )
+    if background.sample.size == 0:
+        raise ValueError(
+            "This background was given as a number (box_extract(background=...)), so there are no "
+            "background pixels to draw."
+        )
     ax = _axes(ax)
     lo = background.median - 6 * background.std
     hi = background.median + 6 * background.std
@@ -143,17 +173,37 @@ def plot_spectrum(spectrum, *, truth=None, ax=None, label="box extraction", xlim
     -------
     matplotlib.axes.Axes
     """
+    import warnings
+
+    from specutils import Spectrum
+
+    if not isinstance(spectrum, Spectrum):
+        raise TypeError(
+            f"Expected a specutils Spectrum, got {type(spectrum).__name__}; for a box extraction, "
+            "call wfss_helpers.flux_calibration.flux_calibrate(extraction, config) first."
+        )
     ax = _axes(ax)
-    wave = spectrum.spectral_axis.to_value(u.micron)
+    wave = spectrum.spectral_axis.to_value(u.micron, equivalencies=u.spectral())
     flux = spectrum.flux.value
-    err = spectrum.uncertainty.array
-    ax.fill_between(wave, flux - err, flux + err, step="mid", alpha=0.3, color="C0", lw=0)
+    if not np.any(np.isfinite(flux)):
+        warnings.warn("The spectrum has no finite (unmasked) values: the plot will be empty.", stacklevel=2)
+    if spectrum.uncertainty is not None:
+        err = spectrum.uncertainty.array
+        ax.fill_between(wave, flux - err, flux + err, step="mid", alpha=0.3, color="C0", lw=0)
     ax.step(wave, flux, where="mid", color="C0", lw=0.8, label=label)
     if truth is not None:
-        ax.plot(truth[0].to_value(u.micron), truth[1].to_value(spectrum.flux.unit), color="C3", lw=1, label="injected (truth)")
+        try:
+            true_wave = truth[0].to_value(u.micron, equivalencies=u.spectral())
+            true_flux = truth[1].to_value(spectrum.flux.unit, equivalencies=u.spectral_density(truth[0]))
+        except (AttributeError, TypeError, IndexError, u.UnitConversionError):
+            raise ValueError(
+                "truth must be (wavelength, flux) Quantities, with a flux density convertible to "
+                f"{spectrum.flux.unit}."
+            ) from None
+        ax.plot(true_wave, true_flux, color="C3", lw=1, label="injected (truth)")
     ax.set_xlabel("wavelength [micron]")
     ax.set_ylabel(f"F$_\\lambda$ [{spectrum.flux.unit.to_string('latex_inline')}]")
     if xlim is not None:
-        ax.set_xlim(*xlim)
+        ax.set_xlim(*(u.Quantity(v, u.micron).value for v in xlim))
     ax.legend(fontsize="small")
     return ax

@@ -20,24 +20,44 @@ from astropy.coordinates import SkyCoord
 __all__ = ["open_model", "direct_to_sky", "sky_to_wfss", "direct_to_wfss"]
 
 
-def open_model(model_or_path):
-    """Open a JWST data model unless one is given.
+def open_model(model_or_path, *, wfss=None, steps=()):
+    """Open a JWST data model unless one is given, and check what it is.
 
     Parameters
     ----------
     model_or_path : str, pathlib.Path or `~stdatamodels.jwst.datamodels.JwstDataModel`
+    wfss : bool or None, optional
+        True: must be a WFSS exposure; False: must not be; None: either.
+    steps : sequence of str, optional
+        Pipeline steps that must have run (see
+        :func:`wfss_helpers.file_checks.check_processing`).
 
     Returns
     -------
     `~stdatamodels.jwst.datamodels.JwstDataModel`
+
+    Raises
+    ------
+    TypeError
+        If given neither a path nor a data model (e.g. a bare array).
+    wfss_helpers.file_checks.InvalidInputFileError
+        If the file is damaged, of the wrong exposure type or not processed far enough.
     """
+    import os
+
     from stdatamodels.jwst import datamodels
 
-    from .file_checks import check_fits_file
+    from .file_checks import check_fits_file, check_model
 
     if isinstance(model_or_path, datamodels.JwstDataModel):
-        return model_or_path
-    return datamodels.open(str(check_fits_file(model_or_path)))
+        return check_model(model_or_path, wfss=wfss, steps=steps)
+    if not isinstance(model_or_path, (str, os.PathLike)):
+        raise TypeError(
+            f"Expected a JWST file path or data model, got {type(model_or_path).__name__}. Pass the "
+            "file name or stdatamodels.jwst.datamodels.open(path) (for bare arrays, the extraction "
+            "takes a dict: {'data': sci, 'err': err, 'dq': dq})."
+        )
+    return check_model(datamodels.open(str(check_fits_file(model_or_path))), wfss=wfss, steps=steps)
 
 
 def _wcs(model, what):
@@ -68,7 +88,13 @@ def direct_to_sky(direct_model, x, y) -> SkyCoord:
     ValueError
         If a position lies off the direct image, or the image has no gWCS.
     """
-    model = open_model(direct_model)
+    from .argument_checks import pixel_positions
+
+    model = open_model(direct_model, wfss=False)
+    scalar = np.ndim(x) == 0 and np.ndim(y) == 0 and not (isinstance(x, u.Quantity) and x.ndim)
+    x, y = pixel_positions(x, y)
+    if scalar:
+        x, y = float(x), float(y)
     ra, dec = _wcs(model, "direct image")(x, y)
     off = ~np.isfinite(ra) | ~np.isfinite(dec)
     if np.any(off):
@@ -97,18 +123,39 @@ def sky_to_wfss(wfss_model, coord, *, order=1, wavelength=3.5 * u.micron):
 
     Returns
     -------
-    x0, y0 : numpy.ndarray
+    x0, y0 : float or numpy.ndarray
+        Floats for a scalar ``coord``. Positions may lie a little off the detector (the
+        trace of such a source can still reach it).
+
+    Raises
+    ------
+    TypeError
+        If ``coord`` is not a `~astropy.coordinates.SkyCoord`.
+    ValueError
+        If a position is not covered by the exposure (more than a detector width off it).
     """
-    model = open_model(wfss_model)
+    from .argument_checks import wavelength_in_micron
+
+    if not isinstance(coord, SkyCoord):
+        raise TypeError(
+            f"coord must be an astropy SkyCoord, got {type(coord).__name__}; e.g. "
+            "SkyCoord(ra * u.deg, dec * u.deg), or use direct_to_wfss() from a direct-image pixel."
+        )
+    lam = float(np.ravel(wavelength_in_micron(wavelength))[0])
+    try:
+        order = int(str(order).replace("+", ""))
+    except ValueError:
+        raise ValueError(f"order must be an integer such as 1 or 2, got {order!r}.") from None
+    model = open_model(wfss_model, wfss=True)
     wcs = _wcs(model, "WFSS exposure")
     # world -> "detector": the gWCS frame of undispersed positions, before the grism.
     to_detector = wcs.get_transform("world", "detector")
-    ra = np.atleast_1d(coord.ra.deg)
-    dec = np.atleast_1d(coord.dec.deg)
-    lam = wavelength.to_value(u.micron)
-    xy = np.array([to_detector(r, d, lam, order)[:2] for r, d in zip(ra, dec)], dtype=float)
+    ra = np.atleast_1d(coord.ra.deg).ravel()
+    dec = np.atleast_1d(coord.dec.deg).ravel()
+    xy = np.array([to_detector(r, d, lam, order)[:2] for r, d in zip(ra, dec)], dtype=float).reshape(-1, 2)
     x0, y0 = xy[:, 0], xy[:, 1]
-    off = ~np.isfinite(x0) | ~np.isfinite(y0)
+    ny, nx = model.data.shape
+    off = ~np.isfinite(x0) | ~np.isfinite(y0) | (np.abs(x0 - nx / 2) > 1.5 * nx) | (np.abs(y0 - ny / 2) > 1.5 * ny)
     if np.any(off):
         raise ValueError(
             f"{off.sum()} sky position(s) fall outside the field of the WFSS exposure "
@@ -117,7 +164,7 @@ def sky_to_wfss(wfss_model, coord, *, order=1, wavelength=3.5 * u.micron):
         )
     if np.ndim(coord.ra) == 0:
         return float(x0[0]), float(y0[0])
-    return x0, y0
+    return x0.reshape(coord.shape), y0.reshape(coord.shape)
 
 
 def direct_to_wfss(direct_model, wfss_model, x, y):

@@ -29,6 +29,8 @@ from pathlib import Path
 import numpy as np
 from astropy import units as u
 
+from .argument_checks import pixel_position, positive_number, trace_parameter_range, wavelength_in_micron
+
 __all__ = [
     "load_grism_config",
     "order_name",
@@ -84,7 +86,8 @@ def load_grism_config(path):
     path : str or pathlib.Path
         Either a WFSS exposure that went through AssignWcs and Photom (its gWCS holds the
         trace polynomials, its ``R_PHOTOM`` names the sensitivity reference file), or a
-        grismconf ``.conf`` text file (with its sensitivity tables beside it).
+        grismconf ``.conf`` text file (with its sensitivity tables beside it). A
+        ``grismconf.Config`` is returned as it is.
 
     Returns
     -------
@@ -109,6 +112,13 @@ def load_grism_config(path):
     import grismconf
     from .file_checks import InvalidInputFileError, check_processing
 
+    if _is_grism_config(path):
+        return path  # already a configuration: nothing to read
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"load_grism_config() takes the path of a processed WFSS file or a .conf file, got "
+            f"{type(path).__name__} {path!r}."
+        )
     path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise FileNotFoundError(f"No grism configuration or WFSS file at {path}.")
@@ -141,6 +151,10 @@ def load_grism_config(path):
             return grismconf.Config(str(path))
 
 
+def _is_grism_config(config) -> bool:
+    return hasattr(config, "orders") and hasattr(config, "DISPX") and hasattr(config, "DISPL")
+
+
 def order_name(config, order) -> str:
     """grismconf's name of a spectral order (``1`` -> ``"+1"``), checked against the config.
 
@@ -159,7 +173,7 @@ def order_name(config, order) -> str:
     ValueError
         If the configuration has no such order.
     """
-    if not hasattr(config, "orders") or not hasattr(config, "DISPX"):
+    if not _is_grism_config(config):
         raise TypeError(
             f"Expected a grismconf.Config, got {type(config).__name__}; create one with "
             "wfss_helpers.trace.load_grism_config(path)."
@@ -177,10 +191,40 @@ def order_name(config, order) -> str:
     return name
 
 
-def _wavelength_um(wavelength):
-    if isinstance(wavelength, u.Quantity):
-        return wavelength.to_value(WAVELENGTH_UNIT, equivalencies=u.spectral())
-    return np.asarray(wavelength, dtype=float)
+def _wavelength_um(wavelength, *, finite=True):
+    return wavelength_in_micron(wavelength, finite=finite)
+
+
+def _t_values(t):
+    """Trace parameter(s) as a float array; refuses text, units and NaN."""
+    if t is None or isinstance(t, (str, bytes)):
+        raise TypeError(f"t must be a number or an array of numbers, got {t!r}.")
+    if isinstance(t, u.Quantity):
+        if t.unit != u.dimensionless_unscaled:
+            raise ValueError(
+                f"t has unit {t.unit}, but the trace parameter is dimensionless (0 and 1 are the "
+                "ends of the order). For a wavelength use wavelength_to_pixel() or t_from_wavelength()."
+            )
+        t = t.value
+    try:
+        t = np.asarray(t, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"t must be a number or an array of numbers, got {t!r}.") from None
+    if not np.all(np.isfinite(t)):
+        raise ValueError("t holds NaN or infinite values; give finite trace parameters.")
+    return t
+
+
+def _source(x0, y0):
+    return pixel_position(x0, y0)
+
+
+def _t_values_as_columns(x):
+    """Detector column(s) as a float array (pixels; no other unit, no NaN)."""
+    from .argument_checks import pixel_positions
+
+    columns, _ = pixel_positions(x, 0.0, names=("x", "y"))
+    return columns
 
 
 def dispersed_position(config, order, x0, y0, t):
@@ -200,7 +244,8 @@ def dispersed_position(config, order, x0, y0, t):
     x, y : numpy.ndarray
     """
     name = order_name(config, order)
-    t = np.asarray(t, dtype=float)
+    x0, y0 = _source(x0, y0)
+    t = _t_values(t)
     return x0 + config.DISPX(name, x0, y0, t), y0 + config.DISPY(name, x0, y0, t)
 
 
@@ -221,7 +266,8 @@ def trace_wavelength(config, order, x0, y0, t):
         Wavelength in micron.
     """
     name = order_name(config, order)
-    return np.asarray(config.DISPL(name, x0, y0, np.asarray(t, dtype=float))) * WAVELENGTH_UNIT
+    x0, y0 = _source(x0, y0)
+    return np.asarray(config.DISPL(name, x0, y0, _t_values(t))) * WAVELENGTH_UNIT
 
 
 def invert_dispersion(forward, derivative, target, t_guess=None, *, tol=1e-12, max_iter=30):
@@ -282,8 +328,11 @@ def t_from_wavelength(config, order, x0, y0, wavelength):
     Returns
     -------
     numpy.ndarray
+        ``t``; values outside ``[0, 1]`` mean wavelengths beyond the ends of the order,
+        where the polynomials are extrapolated (:func:`wavelength_to_pixel` refuses them).
     """
     name = order_name(config, order)
+    x0, y0 = _source(x0, y0)
     lam = _wavelength_um(wavelength)
     return invert_dispersion(
         lambda t: config.DISPL(name, x0, y0, t),
@@ -309,7 +358,8 @@ def t_from_column(config, order, x0, y0, x):
     numpy.ndarray
     """
     name = order_name(config, order)
-    dx = np.asarray(x, dtype=float) - x0
+    x0, y0 = _source(x0, y0)
+    dx = _t_values_as_columns(x) - x0
     return invert_dispersion(
         lambda t: config.DISPX(name, x0, y0, t),
         lambda t: config.DDISPX(name, x0, y0, t) * np.ones_like(t),
@@ -338,6 +388,7 @@ def wavelength_to_pixel(config, order, x0, y0, wavelength):
         If a wavelength lies outside the order's range (``DISPL`` at ``t = 0`` and ``1``).
     """
     name = order_name(config, order)
+    x0, y0 = _source(x0, y0)
     lam = _wavelength_um(wavelength)
     lo, hi = sorted(float(config.DISPL(name, x0, y0, t)) for t in (0.0, 1.0))
     outside = (lam < lo) | (lam > hi)
@@ -385,7 +436,8 @@ def angstrom_per_pixel(config, order, x0, y0, t):
         Å per pixel.
     """
     name = order_name(config, order)
-    t = np.asarray(t, dtype=float)
+    x0, y0 = _source(x0, y0)
+    t = _t_values(t)
     ratio = config.DDISPL(name, x0, y0, t) / config.DDISPX(name, x0, y0, t)
     return (np.abs(ratio * np.ones_like(t)) * WAVELENGTH_UNIT / u.pix).to(u.AA / u.pix)
 
@@ -407,6 +459,17 @@ class BoundingBox:
     y_min: int
     y_max: int
     clipped: bool = False
+
+    def __post_init__(self):
+        for name in ("x_min", "x_max", "y_min", "y_max"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"BoundingBox.{name} must be an integer pixel index, got {value!r}.")
+        if self.x_min > self.x_max or self.y_min > self.y_max:
+            raise ValueError(
+                f"BoundingBox limits are inverted (x {self.x_min}..{self.x_max}, y {self.y_min}..{self.y_max}); "
+                "use x_min <= x_max and y_min <= y_max."
+            )
 
     @property
     def slices(self):
@@ -447,9 +510,15 @@ def trace_bounding_box(config, order, x0, y0, half_height, *, t_range=(0.0, 1.0)
     ValueError
         If the box lies entirely off the detector.
     """
+    x0, y0 = _source(x0, y0)
+    half_height = positive_number(half_height, "half_height", allow_zero=True)
+    t_range = trace_parameter_range(t_range)
+    try:
+        ny, nx = (int(n) for n in detector_shape)
+    except (TypeError, ValueError):
+        raise TypeError(f"detector_shape must be (ny, nx), e.g. data.shape; got {detector_shape!r}.") from None
     t = np.linspace(t_range[0], t_range[1], 201)
     x, y = dispersed_position(config, order, x0, y0, t)
-    ny, nx = detector_shape
     raw = (
         int(np.floor(x.min() + 0.5)),
         int(np.floor(x.max() + 0.5)),
@@ -493,11 +562,27 @@ def gwcs_column_wavelengths(wfss_model, order, x0, y0, x, y=None):
     """
     from .source_positions import open_model
 
-    model = open_model(wfss_model)
+    from .argument_checks import pixel_positions
+
+    x0, y0 = _source(x0, y0)
+    try:
+        order = int(str(order).replace("+", ""))
+    except ValueError:
+        raise ValueError(f"order must be an integer such as 1 or 2, got {order!r}.") from None
+    x = np.atleast_1d(_t_values_as_columns(x))
+    if y is None:
+        y = np.full(x.shape, y0, dtype=float)
+    else:
+        x, y = pixel_positions(x, y, names=("x", "y"))
+    model = open_model(wfss_model, wfss=True)
     if getattr(model.meta, "wcs", None) is None:
         raise ValueError("This WFSS exposure has no gWCS: run the jwst AssignWcsStep on it first.")
     to_detector = model.meta.wcs.get_transform("grism_detector", "detector")
-    x = np.atleast_1d(np.asarray(x, dtype=float))
-    y = np.full(x.shape, y0, dtype=float) if y is None else np.broadcast_to(np.asarray(y, dtype=float), x.shape)
-    _, _, lam, _ = to_detector(x, y, x0, y0, int(str(order).replace("+", "")))
+    try:
+        _, _, lam, _ = to_detector(x, y, x0, y0, order)
+    except (ValueError, KeyError, IndexError) as err:
+        raise ValueError(
+            f"The gWCS of this WFSS exposure cannot compute order {order} ({err}); NIRCam WFSS "
+            "configurations have orders 1 and 2."
+        ) from None
     return np.broadcast_to(lam, x.shape) * WAVELENGTH_UNIT

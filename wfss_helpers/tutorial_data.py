@@ -79,7 +79,10 @@ def data_mode(mode=None) -> str:
     ValueError
         For any other value.
     """
-    mode = (mode or os.environ.get(DATA_MODE_VARIABLE) or "demo").strip().lower()
+    mode = mode or os.environ.get(DATA_MODE_VARIABLE) or "demo"
+    if not isinstance(mode, str):
+        raise TypeError(f"The tutorial data mode must be 'demo' or 'real', got {type(mode).__name__} {mode!r}.")
+    mode = mode.strip().lower()
     if mode not in _MODES:
         raise ValueError(
             f"Unknown tutorial data mode {mode!r} (from the argument or ${DATA_MODE_VARIABLE}); "
@@ -99,7 +102,8 @@ def get_tutorial_data(mode=None, *, cache_dir=None, mast_url=None, crds_path=Non
         Where the data are kept (default: the user cache directory, or
         ``$WFSS_HELPERS_CACHE``).
     mast_url : str, optional
-        Real data: the MAST download endpoint (default the public one).
+        Real data: the MAST download endpoint (default ``$WFSS_MAST_URL`` if set, else the
+        public one).
     crds_path, crds_server_url : optional
         Real data: the CRDS cache and server (defaults: ``$CRDS_PATH`` or ``~/crds_cache``,
         and ``https://jwst-crds.stsci.edu``).
@@ -144,15 +148,15 @@ def _demo_data(cache_dir):
 
 def _real_data(cache_dir, *, mast_url=None, crds_path=None, crds_server_url=None):
     from .crds_config import configure_online_crds
-    from .data_access import MAST_DOWNLOAD_URL, fetch_seed_data
+    from .data_access import MAST_DOWNLOAD_URL, MAST_URL_VARIABLE, fetch_seed_data
     from .demo_data import default_cache_dir
+    from .file_checks import writable_directory
     from .pipeline import calibrate_imaging, calibrate_wfss
 
     directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
-    directory = directory / "jwst_program_01076"
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = writable_directory(directory / "jwst_program_01076", "real-data")
     settings = configure_online_crds(crds_path, server_url=crds_server_url)
-    rates = fetch_seed_data(directory, base_url=mast_url or MAST_DOWNLOAD_URL)
+    rates = fetch_seed_data(directory, base_url=mast_url or os.environ.get(MAST_URL_VARIABLE) or MAST_DOWNLOAD_URL)
     cal = {role: directory / Path(path).name.replace("_rate.fits", "_cal.fits") for role, path in rates.items()}
     if not cal["imaging"].exists():
         calibrate_imaging(rates["imaging"], output=cal["imaging"]).close()

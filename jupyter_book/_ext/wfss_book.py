@@ -25,7 +25,7 @@ PACKAGE = "wfss_helpers"
 #: Modules of the API page, in reading order: name -> required (False: documented if present).
 API_MODULES = {
     "tutorial_data": True,
-    "data_access": False,  # real-data downloads from MAST; optional
+    "data_access": True,
     "demo_data": True,
     "demo_instrument": True,
     "demo_scene": True,
@@ -37,6 +37,8 @@ API_MODULES = {
     "flux_calibration": True,
     "lines": True,
     "plotting": True,
+    "file_checks": True,
+    "argument_checks": True,
 }
 
 #: The line of api.md that is replaced by the generated reference.

@@ -1,0 +1,229 @@
+"""Checks of the numbers a user passes to the helpers, with errors that say how to fix them.
+
+The trace polynomials, numpy and astropy accept a NaN position, a string, or a wavelength in
+kilograms and either fail deep inside (``cannot convert float NaN to integer``, ``Can only
+apply 'add' function to dimensionless quantities``) or, worse, return a number that means
+nothing. The public helpers pass their arguments through these functions first.
+(:mod:`wfss_helpers.file_checks` does the same for files and data models.)
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from astropy import units as u
+
+__all__ = [
+    "pixel_position",
+    "pixel_positions",
+    "positive_number",
+    "wavelength_in_micron",
+    "trace_parameter_range",
+]
+
+
+def _is_text(value):
+    return isinstance(value, (str, bytes))
+
+
+def _as_pixels(value, name):
+    """``value`` as a float array in pixels; rejects text and non-pixel units."""
+    if value is None or _is_text(value):
+        raise TypeError(
+            f"{name} must be a number of pixels, got {type(value).__name__} {value!r}. "
+            "Convert it first, e.g. float(value)."
+        )
+    if isinstance(value, u.Quantity):
+        if value.unit not in (u.pix, u.dimensionless_unscaled):
+            raise ValueError(
+                f"{name} has unit {value.unit}; positions are detector pixels (0-based). "
+                "Convert a sky position with wfss_helpers.source_positions.direct_to_wfss "
+                "or sky_to_wfss."
+            )
+        value = value.value
+    try:
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number of pixels, got {type(value).__name__} {value!r}.") from None
+
+
+def pixel_position(x, y, *, names=("x0", "y0")):
+    """One source position as two finite floats.
+
+    Accepts numbers, numpy scalars, one-element arrays (as `direct_to_wfss` returns for a
+    one-element list) and `~astropy.units.Quantity` in pixels.
+
+    Parameters
+    ----------
+    x, y : float, array_like of one element, or Quantity (pix)
+    names : tuple of str, optional
+        Names used in error messages.
+
+    Returns
+    -------
+    x, y : float
+
+    Raises
+    ------
+    TypeError
+        If a value is not a number.
+    ValueError
+        If a value is not finite, has a unit other than pixels, or holds several values.
+    """
+    values = []
+    for value, name in zip((x, y), names):
+        array = _as_pixels(value, name)
+        if array.size != 1:
+            raise ValueError(
+                f"{name} holds {array.size} values; this helper works on one source at a time. "
+                "Loop over the sources (see the whole-catalog example in benchmarks/)."
+            )
+        values.append(float(array.reshape(())))
+    if not all(np.isfinite(values)):
+        raise ValueError(
+            f"{names[0]}, {names[1]} must be finite 0-based pixel positions (got "
+            f"{names[0]}={values[0]}, {names[1]}={values[1]}). A NaN usually comes from a "
+            "position off the image or a failed measurement upstream."
+        )
+    return values[0], values[1]
+
+
+def pixel_positions(x, y, *, names=("x", "y")):
+    """Several positions as two finite float arrays of the same shape.
+
+    Parameters
+    ----------
+    x, y : float, array_like or Quantity (pix)
+    names : tuple of str, optional
+
+    Returns
+    -------
+    x, y : numpy.ndarray
+        Broadcast to a common shape.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`pixel_position`, or if ``x`` and ``y`` have different lengths.
+    """
+    xa, ya = _as_pixels(x, names[0]), _as_pixels(y, names[1])
+    try:
+        xa, ya = np.broadcast_arrays(xa, ya)
+    except ValueError:
+        raise ValueError(
+            f"{names[0]} and {names[1]} have different shapes ({xa.shape} and {ya.shape}); give one "
+            f"{names[1]} for every {names[0]}."
+        ) from None
+    bad = ~(np.isfinite(xa) & np.isfinite(ya))
+    if np.any(bad):
+        first = np.flatnonzero(bad.ravel())[0]
+        raise ValueError(
+            f"{bad.sum()} position(s) are not finite (first: {names[0]}={xa.ravel()[first]}, "
+            f"{names[1]}={ya.ravel()[first]}); give finite 0-based pixel positions."
+        )
+    return xa, ya
+
+
+def positive_number(value, name, *, allow_zero=False, unit=None):
+    """A finite number greater than zero (or >= 0 with ``allow_zero``), as a float.
+
+    Parameters
+    ----------
+    value : float or Quantity
+    name : str
+        Used in error messages.
+    allow_zero : bool, optional
+    unit : `~astropy.units.Unit`, optional
+        If given, a Quantity is converted to it; otherwise Quantities are refused.
+
+    Returns
+    -------
+    float
+    """
+    if isinstance(value, u.Quantity):
+        if unit is None:
+            if value.unit not in (u.pix, u.dimensionless_unscaled):
+                raise ValueError(f"{name} has unit {value.unit}; give a plain number.")
+            value = value.value
+        else:
+            try:
+                value = value.to_value(unit)
+            except u.UnitConversionError:
+                raise ValueError(f"{name} has unit {value.unit}; give it in {unit}.") from None
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.ndarray, np.generic)) or np.size(value) != 1:
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}.")
+    value = float(np.asarray(value).reshape(()))
+    if not np.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        limit = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a finite number {limit}, got {value}.")
+    return value
+
+
+def wavelength_in_micron(wavelength, *, name="wavelength", finite=True):
+    """Wavelength(s) as a float array in micron.
+
+    Parameters
+    ----------
+    wavelength : `~astropy.units.Quantity` or array_like
+        Any spectral unit (length, frequency, energy); a plain number is taken in micron.
+    name : str, optional
+        Used in error messages.
+    finite : bool, optional
+        Refuse NaN and infinite values.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Raises
+    ------
+    TypeError
+        If it is not a number or Quantity.
+    ValueError
+        If its unit is not spectral, or (with ``finite``) a value is not finite.
+    """
+    if wavelength is None or _is_text(wavelength):
+        raise TypeError(
+            f"{name} must be a number (micron) or a Quantity, got {type(wavelength).__name__} "
+            f"{wavelength!r}; e.g. 3.5 * astropy.units.micron."
+        )
+    if isinstance(wavelength, u.Quantity):
+        try:
+            values = wavelength.to_value(u.micron, equivalencies=u.spectral())
+        except u.UnitConversionError:
+            raise ValueError(
+                f"{name} has unit {wavelength.unit}, which is not a wavelength; give e.g. "
+                "3.5 * astropy.units.micron (Å, nm, Hz and eV also work)."
+            ) from None
+    else:
+        try:
+            values = np.asarray(wavelength, dtype=float)
+        except (TypeError, ValueError):
+            raise TypeError(f"{name} must be a number (micron) or a Quantity, got {wavelength!r}.") from None
+    values = np.asarray(values, dtype=float)
+    if finite and not np.all(np.isfinite(values)):
+        raise ValueError(f"{name} holds NaN or infinite values; give finite wavelengths.")
+    return values
+
+
+def trace_parameter_range(t_range):
+    """A ``(t_min, t_max)`` pair of finite floats with ``t_min < t_max``.
+
+    Parameters
+    ----------
+    t_range : tuple of float
+
+    Returns
+    -------
+    tuple of float
+    """
+    try:
+        t_min, t_max = (float(t) for t in t_range)
+    except (TypeError, ValueError):
+        raise TypeError(f"t_range must be a pair (t_min, t_max), e.g. (0, 1); got {t_range!r}.") from None
+    if not (np.isfinite(t_min) and np.isfinite(t_max)) or t_min >= t_max:
+        raise ValueError(
+            f"t_range must be finite with t_min < t_max (t = 0 and 1 are the ends of the order); got {t_range!r}."
+        )
+    return t_min, t_max
