@@ -7,9 +7,9 @@ It does two things:
   render offline is never produced silently;
 * writes the API page: ``api.md`` holds a marker that is replaced, when the page is read,
   by an autosummary table and one ``automodule`` section per ``wfss_helpers`` module.
-  The modules come in the reading order of :data:`API_MODULES`; ``data_access`` is
-  documented when the file exists, and any other module of the package found on disk is
-  appended, so that a new module cannot be left out of the reference.
+  The modules come in the reading order of :data:`API_MODULES`, and any other module of
+  the package found on disk is appended, so that a new module cannot be left out of the
+  reference.
 """
 
 from __future__ import annotations
