@@ -121,7 +121,8 @@ for row in zip(t, x, y, wave, dispersion):
 # the round-trip error of both:
 
 # %%
-lam = np.linspace(3.1, 4.0, 10) * u.micron
+band = trace_wavelength(config, 1, x0, y0, [0.0, 1.0])  # the order's ends: t = 0 and 1
+lam = np.linspace(band[0], band[1], 12)[1:-1]  # ten wavelengths inside the order
 t_grismconf = config.INVDISPL("+1", x0, y0, lam.value)
 t_newton = t_from_wavelength(config, 1, x0, y0, lam)
 err_grismconf = np.max(np.abs(config.DISPL("+1", x0, y0, t_grismconf) - lam.value))
@@ -162,8 +163,9 @@ top.legend(loc="upper left")
 top.set_title("WFSS exposure around the showcased source")
 plot_trace(config, 1, x0, y0, ax=bottom, colorbar=False)
 plot_trace(config, 2, x0, y0, ax=bottom, cmap="viridis", marker="x", s=6)
-bottom.annotate("order +1", (x0 - 760, y0 + 1.4))
-bottom.annotate("order +2", (x0 - 1500, y0 + 2.5))
+for order in (1, 2):
+    x_mid, y_mid = dispersed_position(config, order, x0, y0, 0.5)
+    bottom.annotate(f"order +{order}", (float(x_mid), float(y_mid) + 1.0))
 bottom.set_xlim(0, 2047)
 bottom.set_title("Trace centres for 0 <= t <= 1, coloured by wavelength (o: order +1, x: order +2)")
 plt.show()

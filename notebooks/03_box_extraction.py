@@ -43,7 +43,7 @@ from wfss_helpers.flux_calibration import flux_calibrate, sensitivity_curve
 from wfss_helpers.lines import fit_emission_line
 from wfss_helpers.plotting import plot_background_histogram, plot_cutout, plot_spectrum
 from wfss_helpers.source_positions import direct_to_wfss
-from wfss_helpers.trace import gwcs_column_wavelengths, load_grism_config, trace_bounding_box
+from wfss_helpers.trace import gwcs_column_wavelengths, load_grism_config, trace_bounding_box, trace_wavelength
 from wfss_helpers.tutorial_data import get_tutorial_data
 
 data = get_tutorial_data()
@@ -171,7 +171,9 @@ print(f"median S/N per column: {np.nanmedian(extraction.rate / extraction.rate_e
 # column. Here is the inverse sensitivity $1/S$, which multiplies the count rate:
 
 # %%
-wave_grid = np.linspace(2.9, 4.2, 600) * u.micron
+band = trace_wavelength(config, 1, x0, y0, [0.0, 1.0])  # the order's ends, t = 0 and 1
+print(f"order +1 runs from {band[0]:.3f} to {band[1]:.3f}")
+wave_grid = np.linspace(band[0] - 0.1 * u.micron, band[1] + 0.1 * u.micron, 600)
 sensitivity = sensitivity_curve(config, 1, wave_grid)
 fig, ax = plt.subplots(figsize=(7, 3.5))
 with np.errstate(divide="ignore"):
@@ -188,7 +190,7 @@ if data.demo is not None:
     wave_true, flam_true = data.demo.true_spectrum(1)
     truth = (wave_true * u.micron, flam_true * u.Unit("erg s-1 cm-2 Angstrom-1"))
 fig, ax = plt.subplots(figsize=(10, 4))
-plot_spectrum(spectrum, truth=truth, ax=ax, xlim=(3.0, 4.1))
+plot_spectrum(spectrum, truth=truth, ax=ax, xlim=band)
 plt.show()
 
 # %% [markdown]
@@ -205,8 +207,9 @@ ax.errorbar(
     extraction.wavelength.value, (extraction.rate / (sensitivity_curve(config, 1, extraction.wavelength) * extraction.dispersion)).to_value("erg s-1 cm-2 Angstrom-1"),
     fmt=".", ms=2, lw=0.3, label="unmasked division",
 )
-ax.set_ylim(-1e-16, 1e-16)
-ax.set_xlim(3.0, 3.3)
+typical = np.nanmedian(np.abs(spectrum.flux.value))  # a typical flux in the band
+ax.set_ylim(-5 * typical, 5 * typical)
+ax.set_xlim(band[0].value, band[0].value + 0.3)
 ax.set_xlabel("wavelength [micron]")
 ax.set_ylabel("F$_\\lambda$")
 ax.set_title("Blue edge of the band, before masking")
