@@ -377,3 +377,12 @@ def test_notebook_page_in_browser(browser, book_url, pytestconfig, page):
         shutil.copyfile(path, SCREENSHOT)
         path = SCREENSHOT
     _report(pytestconfig, f"\nscreenshot of {page} ({len(figures)} figures, {info['mjxContainers']} formulas): {path}")
+
+
+@pytest.mark.parametrize("page", [p for p in TOC_PAGES[1:] if not p.startswith("notebooks/")])
+def test_reference_page_in_browser(browser, book_url, pytestconfig, page):
+    """The API, troubleshooting and references pages: navigation, math, no remote resources."""
+    info = _load(browser, book_url + f"{page}.html")
+    _check_page(info, book_url, needs_math=False)
+    path = _screenshot(browser, SCREENSHOT_DIR / f"{page.replace('/', '_')}.png")
+    _report(pytestconfig, f"\nscreenshot of {page} ({info['mjxContainers']} formulas): {path}")
