@@ -60,7 +60,7 @@ print(f"data: {data.mode}; source at WFSS (x0, y0) = ({x0:.2f}, {y0:.2f})")
 # below for the background.
 #
 # The seed notebook computes `INVDISPX` for *every* pixel of the 2048 × 2048 frame and
-# then cuts the box out. Computing only inside the box is about a hundred times faster
+# then cuts the box out. Computing only inside the box is tens of times faster
 # (see `benchmarks/`), and avoids a failure of grismconf's interpolated inverse for
 # sources near the left edge, whose frame-wide offsets leave its interpolation range.
 
@@ -87,7 +87,7 @@ plt.show()
 #
 # The sky in a WFSS exposure is itself dispersed light; over a box a few tens of pixels
 # tall it is nearly flat, so one level is subtracted. Its estimate is the **sigma-clipped
-# median** (`astropy.stats.sigma_clipped_stats`), robust to cosmic rays, hot pixels and
+# median** (`astropy.stats.sigma_clip`), robust to cosmic rays, hot pixels and
 # faint neighbours.
 
 # %%

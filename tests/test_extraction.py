@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from astropy import units as u
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wfss_helpers import demo_scene as scene
 from wfss_helpers.extraction import (
@@ -110,6 +114,32 @@ def test_background_estimate_rejects_outliers_and_needs_pixels():
     assert bkg.std == pytest.approx(0.02, rel=0.05)
     with pytest.raises(ValueError, match="Only 5 usable background pixels"):
         estimate_background([1.0, 2.0, np.nan, 3.0, 4.0, 5.0])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(20, 3000),
+    outliers=st.integers(0, 200),
+    sigma=st.floats(2.0, 5.0),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_background_estimate_equals_sigma_clipped_stats(n, outliers, sigma, seed):
+    """The compiled clipping path gives astropy's sigma_clipped_stats numbers exactly."""
+    from astropy.stats import sigma_clipped_stats
+
+    rng = np.random.default_rng(seed)
+    values = rng.normal(0.8, 0.02, n)
+    values[: min(outliers, n)] += rng.exponential(1.0, min(outliers, n))  # sources, cosmic rays
+    values[rng.random(n) < 0.01] = np.nan
+    if np.isfinite(values).sum() < 20:
+        return
+    bkg = estimate_background(values, sigma=sigma)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # astropy notes that it ignored the NaNs
+        mean, median, std = sigma_clipped_stats(values, sigma=sigma, maxiters=10)
+    assert bkg.median == pytest.approx(median, rel=1e-12)
+    assert bkg.mean == pytest.approx(mean, rel=1e-12)
+    assert bkg.std == pytest.approx(std, rel=1e-9)
 
 
 def test_flux_calibration_recovers_injected_spectrum(config, demo, showcase):
