@@ -36,7 +36,7 @@ import numpy as np
 from astropy.io import fits
 from stdatamodels.jwst import datamodels
 
-from wfss_helpers.pipeline import calibrate_imaging, calibrate_wfss
+from wfss_helpers.pipeline import calibrate_imaging, calibrate_wfss, wcs_reference_files
 from wfss_helpers.source_positions import direct_to_sky, direct_to_wfss, sky_to_wfss
 from wfss_helpers.tutorial_data import get_tutorial_data
 
@@ -153,7 +153,9 @@ print(f"the pointings differ by {shift:.1f} px = {shift * 0.063:.2f} arcsec")
 # both exposures (they are taken minutes apart, with the same guide star). RA/Dec would
 # be wrong by 0.5 arcsec, but the trace would land in the same place, because step 2
 # undoes the error made in step 1. An error in only one of the two WCSs would move the
-# trace by ~8 pixels. We can try it by shifting the reference pointing of the models:
+# trace by ~8 pixels. We can try it by shifting the reference pointing of the models and
+# rebuilding their gWCSs from the same reference files (`wcs_reference_files` finds them:
+# in the CRDS cache for real data, among the demo instrument's files for the demo):
 
 # %%
 from jwst.assign_wcs.assign_wcs import load_wcs
@@ -166,16 +168,15 @@ def with_pointing_offset(model, reference_files, dra_arcsec):
     return load_wcs(shifted, dict(reference_files))
 
 
-if overrides is not None:  # rebuilding a gWCS needs the reference files by hand
-    refs_direct = {"distortion": str(overrides["imaging"]["distortion"]), "filteroffset": None}
-    refs_wfss = {**refs_direct, "specwcs": str(overrides["wfss"]["specwcs"])}
-    both = direct_to_wfss(
-        with_pointing_offset(direct, refs_direct, 0.5), with_pointing_offset(wfss, refs_wfss, 0.5), x_direct, y_direct
-    )
-    one = direct_to_wfss(with_pointing_offset(direct, refs_direct, 0.5), wfss, x_direct, y_direct)
-    print(f"same 0.5 arcsec error in both WCSs: trace moves by {np.hypot(both[0] - x0, both[1] - y0):.4f} px")
-    print(f"error only in the direct image:     trace moves by {np.hypot(one[0] - x0, one[1] - y0):.2f} px")
-    assert np.hypot(both[0] - x0, both[1] - y0) < 0.01
+refs_direct = wcs_reference_files(direct)  # the files each gWCS was built from
+refs_wfss = wcs_reference_files(wfss)
+both = direct_to_wfss(
+    with_pointing_offset(direct, refs_direct, 0.5), with_pointing_offset(wfss, refs_wfss, 0.5), x_direct, y_direct
+)
+one = direct_to_wfss(with_pointing_offset(direct, refs_direct, 0.5), wfss, x_direct, y_direct)
+print(f"same 0.5 arcsec error in both WCSs: trace moves by {np.hypot(both[0] - x0, both[1] - y0):.4f} px")
+print(f"error only in the direct image:     trace moves by {np.hypot(one[0] - x0, one[1] - y0):.2f} px")
+assert np.hypot(both[0] - x0, both[1] - y0) < 0.01
 
 # %% [markdown]
 # ## Check against the truth

@@ -180,6 +180,23 @@ def test_unflattened_wfss_rate_extracts_with_a_warning(demo, config):
     assert np.isfinite(ext.rate[~ext.mask]).all()
 
 
+def test_wcs_reference_files_demo_and_missing(demo):
+    from stdatamodels.jwst import datamodels
+
+    from wfss_helpers.pipeline import wcs_reference_files
+
+    with datamodels.open(demo.wfss_cal) as model:
+        files = wcs_reference_files(model)
+        assert files == {
+            "distortion": str(demo.reference_files["distortion"].resolve()),
+            "filteroffset": None,
+            "specwcs": str(demo.reference_files["specwcs"].resolve()),
+        }
+        model.meta.ref_file.distortion.name = "crds://jwst_nircam_distortion_0000.asdf"
+        with pytest.raises(FileNotFoundError, match="distortion reference file 'crds://jwst_nircam_distortion_0000.asdf'.*not on this"):
+            wcs_reference_files(model)
+
+
 def test_fit_on_noise_warns_that_there_is_no_line():
     x = np.arange(200.0)
     y = np.random.default_rng(3).normal(1.0, 0.01, x.size)

@@ -75,6 +75,16 @@ def test_get_tutorial_data_real_mode(stand_ins, demo, network_recorder):
     hosts = {re.search(r"\('([^']*)', \d+\)\)$", args).group(1) for args in connects}
     assert hosts == {"127.0.0.1"}, recorder.events  # MAST and CRDS stand-ins only
 
+    # The gWCS reference files CRDS chose are found in its cache (notebook 2 rebuilds gWCSs with them).
+    from stdatamodels.jwst import datamodels
+
+    from wfss_helpers.pipeline import wcs_reference_files
+
+    with datamodels.open(data.wfss_cal) as model:
+        files = wcs_reference_files(model)
+    assert Path(files["distortion"]) == stand_ins["crds"] / "references/jwst/nircam/jwst_nircam_distortion_9001.asdf"
+    assert Path(files["specwcs"]).name == "jwst_nircam_specwcs_9001.asdf" and files["filteroffset"] is None
+
     # A second call finds everything in place: no download, no calibration.
     requests = len(stand_ins["mast"].requests)
     stamps = [p.stat().st_mtime_ns for p in (data.direct_cal, data.wfss_cal)]

@@ -21,7 +21,13 @@ from pathlib import Path
 
 from .file_checks import writable_directory
 
-__all__ = ["JWST_CRDS_SERVER_URL", "default_crds_path", "configure_offline_crds", "configure_online_crds"]
+__all__ = [
+    "JWST_CRDS_SERVER_URL",
+    "default_crds_path",
+    "configure_offline_crds",
+    "configure_online_crds",
+    "local_reference_file",
+]
 
 #: The public JWST CRDS server.
 JWST_CRDS_SERVER_URL = "https://jwst-crds.stsci.edu"
@@ -67,6 +73,40 @@ def default_crds_path() -> Path:
     pathlib.Path
     """
     return Path(os.environ.get("CRDS_PATH") or Path.home() / "crds_cache").expanduser()
+
+
+def local_reference_file(name, *, also_in=()) -> Path | None:
+    """Where a reference file named in a header (``R_*`` keyword) is on this machine.
+
+    The jwst steps record a reference file as ``crds://<file name>`` (chosen by CRDS) or as
+    an absolute path (given as an override). This looks for it as an absolute path, in the
+    CRDS cache (``$CRDS_PATH/references/jwst/nircam`` or, in a flat cache,
+    ``$CRDS_PATH/references/jwst``) and in the directories ``also_in``.
+
+    Parameters
+    ----------
+    name : str
+        The recorded name, with or without ``crds://``.
+    also_in : sequence of path-like, optional
+        Further directories to look in (e.g. the data file's own).
+
+    Returns
+    -------
+    pathlib.Path or None
+        The file, or None if it is not on this machine (or the name is ``N/A``).
+    """
+    if not name or str(name).strip().upper() in ("N/A", "NONE"):
+        return None
+    name = str(name)
+    name = name[len("crds://"):] if name.startswith("crds://") else name
+    path = Path(name).expanduser()
+    if path.is_absolute():
+        return path if path.is_file() else None
+    references = default_crds_path() / "references" / "jwst"
+    for directory in (references / "nircam", references, *map(Path, also_in)):
+        if (directory / name).is_file():
+            return directory / name
+    return None
 
 
 def configure_offline_crds(crds_path) -> dict[str, str]:

@@ -24,7 +24,13 @@ import logging
 import os
 from pathlib import Path
 
-__all__ = ["CRDSUnavailableError", "calibrate_imaging", "calibrate_wfss", "step_overrides"]
+__all__ = [
+    "CRDSUnavailableError",
+    "calibrate_imaging",
+    "calibrate_wfss",
+    "step_overrides",
+    "wcs_reference_files",
+]
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +112,51 @@ def _save(model, output, overwrite):
     model.save(partial_dir / output.name, overwrite=True)
     os.replace(partial_dir / output.name, output)
     partial_dir.rmdir()
+
+
+def wcs_reference_files(model) -> dict:
+    """The reference files a calibrated exposure's gWCS was built from, as local paths.
+
+    With them, ``jwst.assign_wcs.assign_wcs.load_wcs(model, files)`` rebuilds the gWCS,
+    e.g. after changing the pointing keywords, with no CRDS look-up. Works for files whose
+    references were chosen by CRDS (found in the CRDS cache) and for files calibrated with
+    reference files given by hand (recorded as absolute paths).
+
+    Parameters
+    ----------
+    model : `~stdatamodels.jwst.datamodels.ImageModel`
+        An exposure after AssignWcs.
+
+    Returns
+    -------
+    dict
+        ``{"distortion": path, "filteroffset": path or None, "specwcs": path or None}``
+        (``specwcs`` only for a WFSS exposure).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the distortion (or, for WFSS, specwcs) file is not on this machine.
+    """
+    from .crds_config import local_reference_file
+    from .file_checks import check_model, is_wfss
+
+    check_model(model, steps=("assign_wcs",))
+    reftypes = ["distortion", "filteroffset"]
+    if is_wfss({"EXP_TYPE": model.meta.exposure.type}):
+        reftypes.append("specwcs")
+    files = {}
+    for reftype in reftypes:
+        recorded = getattr(getattr(model.meta.ref_file, reftype, None), "name", None)
+        path = local_reference_file(recorded)
+        if path is None and reftype != "filteroffset" and recorded not in (None, "N/A"):
+            raise FileNotFoundError(
+                f"The {reftype} reference file {recorded!r} of {model.meta.filename} is not on this "
+                "machine (looked in $CRDS_PATH/references/jwst). Run the calibration with CRDS online "
+                "so that CRDS downloads it."
+            )
+        files[reftype] = None if path is None else str(path)
+    return files
 
 
 class CRDSUnavailableError(ConnectionError):

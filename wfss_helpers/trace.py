@@ -63,19 +63,14 @@ def _working_directory(path):
 
 def _photom_reference_location(wfss_file: Path, photom_name: str) -> Path | None:
     """Directory where grismconf will find the sensitivity file named in ``R_PHOTOM``."""
-    name = photom_name[7:] if photom_name.startswith("crds://") else photom_name
-    candidates = [Path(name)]
-    if not Path(name).is_absolute():
-        crds_path = os.environ.get("CRDS_PATH", str(Path.home() / "crds_cache"))
-        candidates += [
-            wfss_file.parent / name,
-            Path(crds_path) / "references" / "jwst" / "nircam" / name,
-            Path.cwd() / name,
-        ]
-    for candidate in candidates:
-        if candidate.is_file():
-            return candidate.parent if not Path(name).is_absolute() else Path.cwd()
-    return None
+    from .crds_config import local_reference_file
+
+    found = local_reference_file(photom_name, also_in=(wfss_file.parent, Path.cwd()))
+    if found is None:
+        return None
+    # grismconf opens the name minus "crds://": an absolute path from anywhere, a bare file
+    # name from the working directory, so run it where the file is.
+    return Path.cwd() if Path(photom_name.removeprefix("crds://")).is_absolute() else found.parent
 
 
 def load_grism_config(path):
