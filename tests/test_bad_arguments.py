@@ -197,6 +197,17 @@ def test_wcs_reference_files_demo_and_missing(demo):
             wcs_reference_files(model)
 
 
+def test_plot_limits_in_the_wrong_unit_warn(config, extraction):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    spectrum = fc.flux_calibrate(extraction, config)
+    with pytest.warns(UserWarning, match="does not overlap the spectrum.*taken in micron"):
+        plotting.plot_spectrum(spectrum, xlim=(34000, 35000))
+    ax = plotting.plot_spectrum(spectrum, xlim=(34000 * u.AA, 35000 * u.AA))  # a Quantity is converted
+    assert ax.get_xlim() == pytest.approx((3.4, 3.5))
+
+
 def test_fit_on_noise_warns_that_there_is_no_line():
     x = np.arange(200.0)
     y = np.random.default_rng(3).normal(1.0, 0.01, x.size)

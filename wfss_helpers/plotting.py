@@ -204,6 +204,13 @@ def plot_spectrum(spectrum, *, truth=None, ax=None, label="box extraction", xlim
     ax.set_xlabel("wavelength [micron]")
     ax.set_ylabel(f"F$_\\lambda$ [{spectrum.flux.unit.to_string('latex_inline')}]")
     if xlim is not None:
-        ax.set_xlim(*(u.Quantity(v, u.micron).value for v in xlim))
+        lo, hi = (u.Quantity(v, u.micron).to_value(u.micron, equivalencies=u.spectral()) for v in xlim)
+        if np.isfinite(wave).any() and (min(lo, hi) > np.nanmax(wave) or max(lo, hi) < np.nanmin(wave)):
+            warnings.warn(
+                f"xlim ({lo:g}, {hi:g}) does not overlap the spectrum ({np.nanmin(wave):.3f}-{np.nanmax(wave):.3f} "
+                "micron): plain numbers are taken in micron.",
+                stacklevel=2,
+            )
+        ax.set_xlim(lo, hi)
     ax.legend(fontsize="small")
     return ax
