@@ -315,14 +315,20 @@ def box_extract(
     Raises
     ------
     ValueError
-        If the aperture is not inside the box, the box is off the detector, or too few
-        background pixels remain.
+        If the aperture is not inside the box, the box is off the detector, too few
+        background pixels remain, a size or level is not a finite positive number, the
+        position is not finite, or the arrays of a dict input do not match.
+    TypeError
+        If ``config`` is not a grism configuration, or an argument is not a number.
+    wfss_helpers.file_checks.InvalidInputFileError
+        If ``wfss`` is not a WFSS exposure (e.g. the direct image), or a damaged file.
 
     Warns
     -----
     UserWarning
         If the bounding box runs past the detector edge (what is on the detector is
-        extracted; columns whose aperture leaves the detector are masked).
+        extracted; columns whose aperture leaves the detector are masked), or if the
+        exposure has not been flat-fielded.
     """
     data, err, dq = _arrays(wfss)
     name = order_name(config, order)
