@@ -15,8 +15,11 @@ import numpy as np
 from astropy import units as u
 
 __all__ = [
+    "order_number",
     "pixel_position",
     "pixel_positions",
+    "pixel_values",
+    "trace_parameter_values",
     "positive_number",
     "wavelength_in_micron",
     "trace_parameter_range",
@@ -123,6 +126,71 @@ def pixel_positions(x, y, *, names=("x", "y")):
             f"{names[1]}={ya.ravel()[first]}); give finite 0-based pixel positions."
         )
     return xa, ya
+
+
+def pixel_values(values, name="x"):
+    """Pixel coordinate(s), e.g. detector columns, as a finite float array.
+
+    Parameters
+    ----------
+    values : float, array_like or Quantity (pix)
+    name : str, optional
+        Used in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    array = _as_pixels(values, name)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} holds NaN or infinite values; give finite 0-based pixel coordinates.")
+    return array
+
+
+def trace_parameter_values(t):
+    """Trace parameter(s) ``t`` as a finite float array (dimensionless).
+
+    Parameters
+    ----------
+    t : float or array_like
+
+    Returns
+    -------
+    numpy.ndarray
+    """
+    if t is None or _is_text(t):
+        raise TypeError(f"t must be a number or an array of numbers, got {t!r}.")
+    if isinstance(t, u.Quantity):
+        if t.unit != u.dimensionless_unscaled:
+            raise ValueError(
+                f"t has unit {t.unit}, but the trace parameter is dimensionless (0 and 1 are the "
+                "ends of the order). For a wavelength use wavelength_to_pixel() or t_from_wavelength()."
+            )
+        t = t.value
+    try:
+        t = np.asarray(t, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"t must be a number or an array of numbers, got {t!r}.") from None
+    if not np.all(np.isfinite(t)):
+        raise ValueError("t holds NaN or infinite values; give finite trace parameters.")
+    return t
+
+
+def order_number(order):
+    """A spectral order as an integer: ``1``, ``"1"`` and ``"+1"`` all give 1.
+
+    Parameters
+    ----------
+    order : int or str
+
+    Returns
+    -------
+    int
+    """
+    try:
+        return int(str(order).strip().replace("+", ""))
+    except ValueError:
+        raise ValueError(f"order must be an integer such as 1 or 2, got {order!r}.") from None
 
 
 def positive_number(value, name, *, allow_zero=False, unit=None):

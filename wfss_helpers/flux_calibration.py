@@ -139,10 +139,11 @@ def sensitivity_curve(config, order, wavelength):
     `~astropy.units.Quantity`
         In :data:`SENSITIVITY_UNIT`; zero outside the tabulated range.
     """
-    from .trace import _wavelength_um, order_name
+    from .argument_checks import wavelength_in_micron
+    from .trace import order_name
 
     name = order_name(config, order)
-    return np.asarray(config.SENS[name](_wavelength_um(wavelength)), dtype=float) * SENSITIVITY_UNIT
+    return np.asarray(config.SENS[name](wavelength_in_micron(wavelength)), dtype=float) * SENSITIVITY_UNIT
 
 
 def _check_extraction(extraction, config):

@@ -61,21 +61,13 @@ def step_overrides(step_class, reference_files) -> dict[str, str]:
     """
     if not hasattr(step_class, "reference_file_types"):
         raise TypeError(f"step_class must be a jwst Step class (e.g. AssignWcsStep), got {step_class!r}.")
-    if not isinstance(reference_files, dict):
-        raise TypeError(
-            f"reference_files must be a dict of reference type -> file, got {type(reference_files).__name__}."
-        )
-    if {"imaging", "wfss"} & set(reference_files):
-        raise ValueError(
-            "reference_files has the 'imaging'/'wfss' sections of TutorialData.reference_files; pass one of them."
-        )
-    overrides = {}
-    for reftype in step_class.reference_file_types:
-        path = reference_files.get(reftype)
-        if path and not Path(path).expanduser().is_file():
-            raise FileNotFoundError(f"The {reftype} reference file {path} does not exist.")
-        overrides[f"override_{reftype}"] = str(Path(path).expanduser().resolve()) if path else "N/A"
-    return overrides
+    _check_reference_dict(reference_files)
+    return {
+        f"override_{reftype}": str(Path(reference_files[reftype]).expanduser().resolve())
+        if reference_files.get(reftype)
+        else "N/A"
+        for reftype in step_class.reference_file_types
+    }
 
 
 def _check_output(output, overwrite):
@@ -211,29 +203,33 @@ def _check_input(rate, wfss):
         )
 
 
-def _check_reference_files(reference_files, wfss):
-    """Every needed reference type given, as a file that exists."""
-    if reference_files is None:
-        return
+def _check_reference_dict(reference_files, which=None):
+    """A dict of reference type -> existing file (not TutorialData's two sections)."""
     if not isinstance(reference_files, dict):
         raise TypeError(
             f"reference_files must be a dict of reference type -> file, got {type(reference_files).__name__}."
         )
     if {"imaging", "wfss"} & set(reference_files):
-        which = "wfss" if wfss else "imaging"
         raise ValueError(
-            f"reference_files has the 'imaging'/'wfss' sections of TutorialData.reference_files; "
-            f"pass one of them: reference_files['{which}']."
+            "reference_files has the 'imaging'/'wfss' sections of TutorialData.reference_files; "
+            f"pass one of them: reference_files['{which or 'imaging'}'] or ['wfss']."
         )
+    for name, path in reference_files.items():
+        if path and not Path(path).expanduser().is_file():
+            raise FileNotFoundError(f"The {name} reference file {path} does not exist.")
+
+
+def _check_reference_files(reference_files, wfss):
+    """Every reference type the calibration needs given, as a file that exists."""
+    if reference_files is None:
+        return
+    _check_reference_dict(reference_files, "wfss" if wfss else "imaging")
     missing = [name for name in _REQUIRED_REFERENCES[wfss] if not reference_files.get(name)]
     if missing:
         raise ValueError(
             f"reference_files lacks {', '.join(repr(m) for m in missing)}; give all of "
             f"{', '.join(_REQUIRED_REFERENCES[wfss])} (or reference_files=None to let CRDS choose)."
         )
-    for name, path in reference_files.items():
-        if path and not Path(path).expanduser().is_file():
-            raise FileNotFoundError(f"The {name} reference file {path} does not exist.")
 
 
 def calibrate_imaging(rate, reference_files=None, output=None, *, overwrite=False):

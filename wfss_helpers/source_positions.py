@@ -91,7 +91,7 @@ def direct_to_sky(direct_model, x, y) -> SkyCoord:
     from .argument_checks import pixel_positions
 
     model = open_model(direct_model, wfss=False)
-    scalar = np.ndim(x) == 0 and np.ndim(y) == 0 and not (isinstance(x, u.Quantity) and x.ndim)
+    scalar = np.ndim(x) == 0 and np.ndim(y) == 0
     x, y = pixel_positions(x, y)
     if scalar:
         x, y = float(x), float(y)
@@ -134,7 +134,7 @@ def sky_to_wfss(wfss_model, coord, *, order=1, wavelength=3.5 * u.micron):
     ValueError
         If a position is not covered by the exposure (more than a detector width off it).
     """
-    from .argument_checks import wavelength_in_micron
+    from .argument_checks import order_number, wavelength_in_micron
 
     if not isinstance(coord, SkyCoord):
         raise TypeError(
@@ -142,10 +142,7 @@ def sky_to_wfss(wfss_model, coord, *, order=1, wavelength=3.5 * u.micron):
             "SkyCoord(ra * u.deg, dec * u.deg), or use direct_to_wfss() from a direct-image pixel."
         )
     lam = float(np.ravel(wavelength_in_micron(wavelength))[0])
-    try:
-        order = int(str(order).replace("+", ""))
-    except ValueError:
-        raise ValueError(f"order must be an integer such as 1 or 2, got {order!r}.") from None
+    order = order_number(order)
     model = open_model(wfss_model, wfss=True)
     wcs = _wcs(model, "WFSS exposure")
     # world -> "detector": the gWCS frame of undispersed positions, before the grism.

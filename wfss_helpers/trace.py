@@ -29,7 +29,16 @@ from pathlib import Path
 import numpy as np
 from astropy import units as u
 
-from .argument_checks import pixel_position, positive_number, trace_parameter_range, wavelength_in_micron
+from .argument_checks import (
+    order_number,
+    pixel_position,
+    pixel_positions,
+    pixel_values,
+    positive_number,
+    trace_parameter_range,
+    trace_parameter_values,
+    wavelength_in_micron,
+)
 
 __all__ = [
     "load_grism_config",
@@ -174,7 +183,7 @@ def order_name(config, order) -> str:
             "wfss_helpers.trace.load_grism_config(path)."
         )
     try:
-        name = f"{int(str(order)):+d}"
+        name = f"{order_number(order):+d}"
     except ValueError:
         name = str(order)
     available = list(config.orders)
@@ -184,42 +193,6 @@ def order_name(config, order) -> str:
             f"{', '.join(available)}. Pass one of those (e.g. order=1)."
         )
     return name
-
-
-def _wavelength_um(wavelength, *, finite=True):
-    return wavelength_in_micron(wavelength, finite=finite)
-
-
-def _t_values(t):
-    """Trace parameter(s) as a float array; refuses text, units and NaN."""
-    if t is None or isinstance(t, (str, bytes)):
-        raise TypeError(f"t must be a number or an array of numbers, got {t!r}.")
-    if isinstance(t, u.Quantity):
-        if t.unit != u.dimensionless_unscaled:
-            raise ValueError(
-                f"t has unit {t.unit}, but the trace parameter is dimensionless (0 and 1 are the "
-                "ends of the order). For a wavelength use wavelength_to_pixel() or t_from_wavelength()."
-            )
-        t = t.value
-    try:
-        t = np.asarray(t, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"t must be a number or an array of numbers, got {t!r}.") from None
-    if not np.all(np.isfinite(t)):
-        raise ValueError("t holds NaN or infinite values; give finite trace parameters.")
-    return t
-
-
-def _source(x0, y0):
-    return pixel_position(x0, y0)
-
-
-def _t_values_as_columns(x):
-    """Detector column(s) as a float array (pixels; no other unit, no NaN)."""
-    from .argument_checks import pixel_positions
-
-    columns, _ = pixel_positions(x, 0.0, names=("x", "y"))
-    return columns
 
 
 def dispersed_position(config, order, x0, y0, t):
@@ -239,8 +212,8 @@ def dispersed_position(config, order, x0, y0, t):
     x, y : numpy.ndarray
     """
     name = order_name(config, order)
-    x0, y0 = _source(x0, y0)
-    t = _t_values(t)
+    x0, y0 = pixel_position(x0, y0)
+    t = trace_parameter_values(t)
     return x0 + config.DISPX(name, x0, y0, t), y0 + config.DISPY(name, x0, y0, t)
 
 
@@ -261,8 +234,8 @@ def trace_wavelength(config, order, x0, y0, t):
         Wavelength in micron.
     """
     name = order_name(config, order)
-    x0, y0 = _source(x0, y0)
-    return np.asarray(config.DISPL(name, x0, y0, _t_values(t))) * WAVELENGTH_UNIT
+    x0, y0 = pixel_position(x0, y0)
+    return np.asarray(config.DISPL(name, x0, y0, trace_parameter_values(t))) * WAVELENGTH_UNIT
 
 
 def invert_dispersion(forward, derivative, target, t_guess=None, *, tol=1e-12, max_iter=30):
@@ -327,8 +300,8 @@ def t_from_wavelength(config, order, x0, y0, wavelength):
         where the polynomials are extrapolated (:func:`wavelength_to_pixel` refuses them).
     """
     name = order_name(config, order)
-    x0, y0 = _source(x0, y0)
-    lam = _wavelength_um(wavelength)
+    x0, y0 = pixel_position(x0, y0)
+    lam = wavelength_in_micron(wavelength)
     return invert_dispersion(
         lambda t: config.DISPL(name, x0, y0, t),
         lambda t: config.DDISPL(name, x0, y0, t) * np.ones_like(t),
@@ -353,8 +326,8 @@ def t_from_column(config, order, x0, y0, x):
     numpy.ndarray
     """
     name = order_name(config, order)
-    x0, y0 = _source(x0, y0)
-    dx = _t_values_as_columns(x) - x0
+    x0, y0 = pixel_position(x0, y0)
+    dx = pixel_values(x) - x0
     return invert_dispersion(
         lambda t: config.DISPX(name, x0, y0, t),
         lambda t: config.DDISPX(name, x0, y0, t) * np.ones_like(t),
@@ -383,8 +356,8 @@ def wavelength_to_pixel(config, order, x0, y0, wavelength):
         If a wavelength lies outside the order's range (``DISPL`` at ``t = 0`` and ``1``).
     """
     name = order_name(config, order)
-    x0, y0 = _source(x0, y0)
-    lam = _wavelength_um(wavelength)
+    x0, y0 = pixel_position(x0, y0)
+    lam = wavelength_in_micron(wavelength)
     lo, hi = sorted(float(config.DISPL(name, x0, y0, t)) for t in (0.0, 1.0))
     outside = (lam < lo) | (lam > hi)
     if np.any(outside):
@@ -431,8 +404,8 @@ def angstrom_per_pixel(config, order, x0, y0, t):
         Å per pixel.
     """
     name = order_name(config, order)
-    x0, y0 = _source(x0, y0)
-    t = _t_values(t)
+    x0, y0 = pixel_position(x0, y0)
+    t = trace_parameter_values(t)
     ratio = config.DDISPL(name, x0, y0, t) / config.DDISPX(name, x0, y0, t)
     return (np.abs(ratio * np.ones_like(t)) * WAVELENGTH_UNIT / u.pix).to(u.AA / u.pix)
 
@@ -505,7 +478,7 @@ def trace_bounding_box(config, order, x0, y0, half_height, *, t_range=(0.0, 1.0)
     ValueError
         If the box lies entirely off the detector.
     """
-    x0, y0 = _source(x0, y0)
+    x0, y0 = pixel_position(x0, y0)
     half_height = positive_number(half_height, "half_height", allow_zero=True)
     t_range = trace_parameter_range(t_range)
     try:
@@ -557,14 +530,9 @@ def gwcs_column_wavelengths(wfss_model, order, x0, y0, x, y=None):
     """
     from .source_positions import open_model
 
-    from .argument_checks import pixel_positions
-
-    x0, y0 = _source(x0, y0)
-    try:
-        order = int(str(order).replace("+", ""))
-    except ValueError:
-        raise ValueError(f"order must be an integer such as 1 or 2, got {order!r}.") from None
-    x = np.atleast_1d(_t_values_as_columns(x))
+    x0, y0 = pixel_position(x0, y0)
+    order = order_number(order)
+    x = np.atleast_1d(pixel_values(x))
     if y is None:
         y = np.full(x.shape, y0, dtype=float)
     else:
