@@ -131,6 +131,13 @@ class BoxExtraction:
     half_height: float | None
 
 
+def _check_shapes_match(data, **others):
+    """Raise if any of ``others`` (e.g. err, dq) is given with another shape than ``data``."""
+    for name, array in others.items():
+        if array is not None and np.shape(array) != np.shape(data):
+            raise ValueError(f"{name} has shape {np.shape(array)} but data has shape {np.shape(data)}; they must match.")
+
+
 def bad_pixel_mask(data, err=None, dq=None):
     """True where a pixel must not be used: not finite, or flagged ``DO_NOT_USE``.
 
@@ -148,9 +155,7 @@ def bad_pixel_mask(data, err=None, dq=None):
     data = np.asarray(data, dtype=float)
     err = None if err is None else np.asarray(err, dtype=float)
     dq = None if dq is None else np.asarray(dq)
-    for name, array in (("err", err), ("dq", dq)):
-        if array is not None and array.shape != data.shape:
-            raise ValueError(f"{name} has shape {array.shape} but data has shape {data.shape}; they must match.")
+    _check_shapes_match(data, err=err, dq=dq)
     bad = ~np.isfinite(data)
     if err is not None:
         with np.errstate(invalid="ignore"):
@@ -252,11 +257,7 @@ def _arrays(wfss):
         data = np.asarray(wfss["data"])
         if data.ndim != 2:
             raise ValueError(f"data must be a 2-D image (ny, nx), got shape {data.shape}.")
-        for name in ("err", "dq"):
-            if wfss.get(name) is not None and np.shape(wfss[name]) != data.shape:
-                raise ValueError(
-                    f"{name} has shape {np.shape(wfss[name])} but data has shape {data.shape}; they must match."
-                )
+        _check_shapes_match(data, err=wfss.get("err"), dq=wfss.get("dq"))
         return data, wfss.get("err"), wfss.get("dq")
     model = open_model(wfss, wfss=True)
     if str(model.meta.cal_step.flat_field or "").upper() != "COMPLETE":

@@ -108,7 +108,7 @@ def _check_steps_argument(steps):
 
 def _check_state(name, exp_type, status, *, wfss, steps, not_done):
     """Shared by check_processing (headers) and check_model (data models)."""
-    grism = str(exp_type).strip().upper() in WFSS_EXPOSURE_TYPES
+    grism = is_wfss({"EXP_TYPE": exp_type})
     if wfss is True and not grism:
         raise InvalidInputFileError(
             f"{name} is not a WFSS exposure (EXP_TYPE = {exp_type}); give the grism "

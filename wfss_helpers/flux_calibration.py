@@ -21,6 +21,8 @@ import numpy as np
 from astropy import constants as const
 from astropy import units as u
 
+from .argument_checks import positive_number, wavelength_in_micron
+
 __all__ = [
     "SENSITIVITY_UNIT",
     "FLAM_UNIT",
@@ -42,8 +44,6 @@ _MJY_SR_PER_DN_S = u.MJy / u.sr / (u.DN / u.s)
 
 def _photom_inputs(wavelength, photmjsr, pixel_area_sr):
     """Check the numbers of a photom table row; pixel area as a float in steradian."""
-    from .argument_checks import positive_number
-
     if not isinstance(wavelength, u.Quantity) or wavelength.unit.physical_type != "length":
         raise ValueError(
             "wavelength must be a Quantity with a length unit (e.g. the table's wavelengths * u.micron), "
@@ -139,7 +139,6 @@ def sensitivity_curve(config, order, wavelength):
     `~astropy.units.Quantity`
         In :data:`SENSITIVITY_UNIT`; zero outside the tabulated range.
     """
-    from .argument_checks import wavelength_in_micron
     from .trace import order_name
 
     name = order_name(config, order)
@@ -185,8 +184,6 @@ def flambda_arrays(extraction, config, *, min_relative_sensitivity=1e-2):
         True where a column is not usable (bad pixel in the aperture, or tiny sensitivity).
     """
     _check_extraction(extraction, config)
-    from .argument_checks import positive_number
-
     positive_number(min_relative_sensitivity, "min_relative_sensitivity", allow_zero=True)
     sens = sensitivity_curve(config, extraction.order, extraction.wavelength)
     peak = np.max(config.SENS_data[extraction.order][1])
