@@ -18,7 +18,7 @@ env: $(VENV)/.installed
 
 ## demo-data: generate (or reuse) the embedded demo dataset and print where it is
 demo-data: env
-	$(RUN) -m wfss_helpers.demo_data
+	$(RUN) -m wfss_helpers.demo.dataset
 
 ## tutorial: run every notebook, start to end, on the demo data (executed copies in build/notebooks)
 tutorial: env

@@ -20,7 +20,7 @@ from astropy import units as u
 from astropy.stats import sigma_clipped_stats
 from stdatamodels.jwst import datamodels
 
-from wfss_helpers.demo_data import load_demo_dataset
+from wfss_helpers.demo.dataset import load_demo_dataset
 from wfss_helpers.extraction import box_extract
 from wfss_helpers.flux_calibration import flambda_arrays, flux_calibrate
 from wfss_helpers.source_positions import direct_to_wfss

@@ -110,7 +110,7 @@ bias = (seed_style.background.median - bkg.median) * 2 * 4.0
 print(f"bias on an 8-row aperture's sum:   {bias:.4f} DN/s per column")
 
 if data.demo is not None:
-    from wfss_helpers.demo_scene import sky_image
+    from wfss_helpers.demo.scene import sky_image
 
     true_sky = sky_image("wfss")[bbox.slices].mean()
     print(f"true mean sky level in the box:    {true_sky:.4f} DN/s/pixel")

@@ -43,7 +43,7 @@ def network_recorder():
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory):
     """The demo dataset, generated once from an empty cache while recording the network."""
-    from wfss_helpers.demo_data import load_demo_dataset
+    from wfss_helpers.demo.dataset import load_demo_dataset
 
     cache = tmp_path_factory.mktemp("demo_cache")
     assert not any(cache.iterdir())

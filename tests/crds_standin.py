@@ -344,7 +344,7 @@ def build_local_crds_cache(cache_dir, demo) -> Path:
     cache_dir : str or pathlib.Path
         Directory of the new cache (created; existing stand-in files are replaced). Use a
         directory of its own, never a real CRDS cache.
-    demo : wfss_helpers.demo_data.DemoDataset
+    demo : wfss_helpers.demo.dataset.DemoDataset
         The demo dataset, whose ``reference_files`` are copied into the cache.
 
     Returns

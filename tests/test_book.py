@@ -54,9 +54,10 @@ MAIN_SCREENSHOT_PAGE = "notebooks/01_trace_geometry"
 API_MODULES = (
     "tutorial_data",
     "data_access",
-    "demo_data",
-    "demo_instrument",
-    "demo_scene",
+    "demo.dataset",
+    "demo.build",
+    "demo.instrument",
+    "demo.scene",
     "crds_config",
     "pipeline",
     "source_positions",

@@ -10,10 +10,11 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 
-from wfss_helpers import demo_instrument as inst
-from wfss_helpers import demo_scene as scene
+from wfss_helpers.demo import instrument as inst
+from wfss_helpers.demo import scene
 from wfss_helpers.crds_config import configure_offline_crds
-from wfss_helpers.demo_data import DEMO_SEED, build_demo_dataset, load_demo_dataset
+from wfss_helpers.demo.build import build_demo_dataset
+from wfss_helpers.demo.dataset import DEMO_SEED, load_demo_dataset
 
 
 def test_reference_files_validate(demo):

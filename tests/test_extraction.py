@@ -10,7 +10,7 @@ from astropy import units as u
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wfss_helpers import demo_scene as scene
+from wfss_helpers.demo import scene
 from wfss_helpers.extraction import (
     aperture_weights,
     bad_pixel_mask,

@@ -8,7 +8,7 @@ from astropy import units as u
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wfss_helpers import demo_instrument as inst
+from wfss_helpers.demo import instrument as inst
 from wfss_helpers.trace import (
     BoundingBox,
     angstrom_per_pixel,

@@ -5,8 +5,10 @@ Where things live:
 * :mod:`wfss_helpers.tutorial_data` - the one switch between the embedded demo data and
   the real data of JWST program 01076 (``WFSS_TUTORIAL_DATA=demo|real``);
 * :mod:`wfss_helpers.data_access` - verified, retried downloads from MAST (real data);
-* :mod:`wfss_helpers.demo_data` - the embedded demo dataset (generated offline, cached);
-  :mod:`wfss_helpers.demo_instrument` and :mod:`wfss_helpers.demo_scene` make it;
+* :mod:`wfss_helpers.demo` - the embedded demo: a self-made NIRCam-like instrument
+  (:mod:`~wfss_helpers.demo.instrument`), a synthetic sky (:mod:`~wfss_helpers.demo.scene`)
+  and the dataset made from them (:mod:`~wfss_helpers.demo.build`,
+  :mod:`~wfss_helpers.demo.dataset`);
 * :mod:`wfss_helpers.crds_config` and :mod:`wfss_helpers.pipeline` - CRDS set-up and the
   jwst calibration steps (AssignWcs, FlatField, Photom);
 * :mod:`wfss_helpers.file_checks` - checks of input files, with errors that say how to fix them;

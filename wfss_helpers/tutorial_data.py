@@ -6,7 +6,7 @@ Every notebook starts with::
 
 which reads the environment variable ``WFSS_TUTORIAL_DATA``:
 
-* ``demo`` (default): the embedded synthetic dataset (:mod:`wfss_helpers.demo_data`),
+* ``demo`` (default): the embedded synthetic dataset (:mod:`wfss_helpers.demo.dataset`),
   generated offline in seconds, with known injected spectra to check results against;
 * ``real``: the seed notebook's files from MAST (``jw01076103001_02102_00001_nrcalong`` for
   the direct image and ``jw01076103001_02101_00001_nrcalong`` for the grism exposure),
@@ -49,7 +49,7 @@ class TutorialData:
         mode: None (CRDS chooses).
     crds_path : pathlib.Path
         The CRDS cache in use.
-    demo : `~wfss_helpers.demo_data.DemoDataset` or None
+    demo : `~wfss_helpers.demo.dataset.DemoDataset` or None
         Demo mode: the dataset with its ground truth. Real mode: None.
     """
 
@@ -120,7 +120,7 @@ def get_tutorial_data(mode=None, *, cache_dir=None, mast_url=None, crds_path=Non
 
 def _demo_data(cache_dir):
     from .crds_config import configure_offline_crds
-    from .demo_data import load_demo_dataset
+    from .demo.dataset import load_demo_dataset
 
     demo = load_demo_dataset(cache_dir)
     refs = demo.reference_files
@@ -149,7 +149,7 @@ def _demo_data(cache_dir):
 def _real_data(cache_dir, *, mast_url=None, crds_path=None, crds_server_url=None):
     from .crds_config import configure_online_crds
     from .data_access import MAST_DOWNLOAD_URL, MAST_URL_VARIABLE, fetch_seed_data
-    from .demo_data import default_cache_dir
+    from .demo.dataset import default_cache_dir
     from .file_checks import writable_directory
     from .pipeline import calibrate_imaging, calibrate_wfss
 

@@ -26,9 +26,10 @@ PACKAGE = "wfss_helpers"
 API_MODULES = {
     "tutorial_data": True,
     "data_access": True,
-    "demo_data": True,
-    "demo_instrument": True,
-    "demo_scene": True,
+    "demo.dataset": True,
+    "demo.build": True,
+    "demo.instrument": True,
+    "demo.scene": True,
     "crds_config": True,
     "pipeline": True,
     "source_positions": True,
@@ -51,7 +52,17 @@ def package_modules() -> list[str]:
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(f"The book documents {PACKAGE!r}, which is not importable: install the project first.")
-    return sorted(info.name for info in pkgutil.iter_modules(spec.submodule_search_locations) if not info.name.startswith("_"))
+    names = []
+    for info in pkgutil.iter_modules(spec.submodule_search_locations):
+        if info.name.startswith("_"):
+            continue
+        if not info.ispkg:
+            names.append(info.name)
+            continue
+        # One level of subpackages (wfss_helpers.demo), still without importing anything.
+        sub = [str(Path(loc) / info.name) for loc in spec.submodule_search_locations]
+        names += [f"{info.name}.{s.name}" for s in pkgutil.iter_modules(sub) if not s.name.startswith("_")]
+    return sorted(names)
 
 
 def api_modules() -> list[str]:

@@ -23,7 +23,7 @@ from astropy import units as u
 from astropy.table import Table
 from scipy import ndimage
 
-from . import demo_instrument as inst
+from . import instrument as inst
 
 __all__ = [
     "POINTINGS",

@@ -35,7 +35,7 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.modeling import fitting, models
 
-from .flux_calibration import SENSITIVITY_UNIT, relresponse_from_sensitivity
+from ..flux_calibration import SENSITIVITY_UNIT, relresponse_from_sensitivity
 
 __all__ = [
     "DEMO_LABEL",
