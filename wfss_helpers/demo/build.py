@@ -17,7 +17,6 @@ Loading, caching and locking are in :mod:`wfss_helpers.demo.dataset`.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from ..crds_config import configure_offline_crds
 from ..pipeline import calibrate_imaging, calibrate_wfss
 from . import instrument as inst
 from . import scene
-from .dataset import DEMO_SEED, DEMO_VERSION, FILES, _data_sha256, dataset_from_directory
+from .dataset import DEMO_SEED, DEMO_VERSION, FILES, DemoDataset, dataset_from_directory, write_manifest
 
 __all__ = ["build_demo_dataset", "true_wavelength_grid"]
 
@@ -108,23 +107,12 @@ def build_demo_dataset(directory, *, seed: int = DEMO_SEED) -> DemoDataset:
         output=directory / FILES["wfss_cal"],
     ).close()
 
-    files = sorted(p for p in directory.rglob("*") if p.is_file())
-    manifest = {
-        "version": DEMO_VERSION,
-        "seed": seed,
-        "label": inst.DEMO_LABEL,
-        "grismconf_file": conf.name,
-        "generation_seconds": round(time.perf_counter() - start, 2),
-        "total_bytes": int(sum(p.stat().st_size for p in files)),
-        "files": {
-            str(p.relative_to(directory)): {"bytes": p.stat().st_size}
-            for p in files
-        },
-        "data_sha256": {
-            key: _data_sha256(directory / name) for key, name in FILES.items() if key != "truth"
-        },
-    }
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    manifest = write_manifest(
+        directory,
+        seed=seed,
+        grismconf_file=conf.name,
+        generation_seconds=round(time.perf_counter() - start, 2),
+    )
     log.info("Demo dataset generated in %.1f s at %s", manifest["generation_seconds"], directory)
     return dataset_from_directory(directory, manifest)
 

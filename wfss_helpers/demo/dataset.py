@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from astropy.io import fits
 from astropy.table import Table
 
 from . import instrument as inst
-from . import scene
 
 __all__ = ["DEMO_VERSION", "DEMO_SEED", "DemoDataset", "default_cache_dir", "load_demo_dataset"]
 
@@ -162,6 +160,29 @@ def dataset_from_directory(directory: Path, manifest: dict) -> DemoDataset:
         manifest=manifest,
         **{key: directory / name for key, name in FILES.items()},
     )
+
+
+def write_manifest(directory: Path, *, seed: int, grismconf_file: str, generation_seconds: float) -> dict:
+    """Write ``manifest.json``, last, which marks a generated dataset complete.
+
+    Returns
+    -------
+    dict
+        The manifest.
+    """
+    files = sorted(p for p in directory.rglob("*") if p.is_file())
+    manifest = {
+        "version": DEMO_VERSION,
+        "seed": seed,
+        "label": inst.DEMO_LABEL,
+        "grismconf_file": grismconf_file,
+        "generation_seconds": generation_seconds,
+        "total_bytes": int(sum(p.stat().st_size for p in files)),
+        "files": {str(p.relative_to(directory)): {"bytes": p.stat().st_size} for p in files},
+        "data_sha256": {key: _data_sha256(directory / name) for key, name in FILES.items() if key != "truth"},
+    }
+    (directory / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return manifest
 
 
 def _read_manifest(directory: Path):
