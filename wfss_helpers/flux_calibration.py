@@ -146,44 +146,62 @@ def sensitivity_curve(config, order, wavelength):
 
 
 def _check_extraction(extraction, config):
+    """Check the arguments of the calibration; return the configuration to use."""
     from .extraction import BoxExtraction
-    from .trace import _is_grism_config
+    from .trace import (
+        GrismTrace,
+        _is_grism_config,
+        check_exposure_matches,
+        configuration_origin,
+    )
 
-    if isinstance(config, BoxExtraction) and _is_grism_config(extraction):
+    if isinstance(config, BoxExtraction) and (
+        _is_grism_config(extraction) or isinstance(extraction, GrismTrace)
+    ):
         raise TypeError("The arguments are swapped: pass the extraction first, then the grism configuration.")
     if not isinstance(extraction, BoxExtraction):
         raise TypeError(
             f"Expected a BoxExtraction (the result of wfss_helpers.extraction.box_extract), got "
             f"{type(extraction).__name__}."
         )
+    if config is None and extraction.trace is not None:
+        config = extraction.trace.config
+    if isinstance(config, GrismTrace):
+        config = config.config
     if not _is_grism_config(config):
         raise TypeError(
             f"Expected a grismconf.Config, got {type(config).__name__}; create one with "
             "wfss_helpers.trace.load_grism_config(path)."
         )
-    if extraction.column.size == 0:
-        raise ValueError("This extraction has no columns; there is nothing to calibrate.")
+    if extraction.pixel.size == 0:
+        raise ValueError("This extraction has no pixels; there is nothing to calibrate.")
+    if extraction.trace is not None and extraction.trace.config is not config:
+        origin = configuration_origin(extraction.trace.config)
+        check_exposure_matches(origin.filter, origin.pupil, config, "that was extracted")
+    return config
 
 
-def flambda_arrays(extraction, config, *, min_relative_sensitivity=1e-2):
-    """F_lambda, its uncertainty and a mask, column by column (the arrays behind
+def flambda_arrays(extraction, config=None, *, min_relative_sensitivity=1e-2):
+    """F_lambda, its uncertainty and a mask, entry by entry (the arrays behind
     :func:`flux_calibrate`).
 
     Parameters
     ----------
     extraction : `~wfss_helpers.extraction.BoxExtraction`
-    config : grismconf.Config
+    config : grismconf.Config or `~wfss_helpers.trace.GrismTrace`, optional
+        Provides the sensitivity; default the configuration the extraction was made with.
     min_relative_sensitivity : float, optional
-        Columns where the sensitivity is below this fraction of its peak are masked.
+        Entries where the sensitivity is below this fraction of its peak are masked.
 
     Returns
     -------
     flam, flam_err : `~astropy.units.Quantity`
-        In erg/s/cm²/Å, in column order; NaN where masked.
+        In erg/s/cm²/Å, in the order of ``extraction.pixel``; NaN where masked.
     mask : numpy.ndarray of bool
-        True where a column is not usable (bad pixel in the aperture, or tiny sensitivity).
+        True where an entry is not usable (bad pixel in the aperture, or tiny
+        sensitivity).
     """
-    _check_extraction(extraction, config)
+    config = _check_extraction(extraction, config)
     positive_number(min_relative_sensitivity, "min_relative_sensitivity", allow_zero=True)
     sens = sensitivity_curve(config, extraction.order, extraction.wavelength)
     peak = np.max(config.SENS_data[extraction.order][1])
@@ -198,21 +216,23 @@ def flambda_arrays(extraction, config, *, min_relative_sensitivity=1e-2):
     return flam * FLAM_UNIT, flam_err * FLAM_UNIT, mask
 
 
-def flux_calibrate(extraction, config, *, min_relative_sensitivity=1e-2):
+def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
     """Turn a box-extracted count-rate spectrum into F_lambda.
 
-    Each column holds ``rate = F_lambda * S(lambda) * dlambda`` where ``dlambda`` is the
-    wavelength span of that pixel column (the dispersion in Å/pixel), so
+    Each entry (a detector column for GRISMR, a row for GRISMC) holds
+    ``rate = F_lambda * S(lambda) * dlambda`` where ``dlambda`` is the wavelength span of
+    that pixel along the dispersion (the dispersion in Å/pixel), so
 
     .. math:: F_\\lambda = \\frac{\\mathrm{rate}}{S(\\lambda)\\,d\\lambda}.
 
     Parameters
     ----------
     extraction : `~wfss_helpers.extraction.BoxExtraction`
-    config : grismconf.Config
-        Provides the sensitivity of the extracted order.
+    config : grismconf.Config or `~wfss_helpers.trace.GrismTrace`, optional
+        Provides the sensitivity of the extracted order; default the configuration the
+        extraction was made with.
     min_relative_sensitivity : float, optional
-        Columns where the sensitivity is below this fraction of its peak are masked (set
+        Entries where the sensitivity is below this fraction of its peak are masked (set
         to NaN): dividing by a tiny sensitivity turns noise into huge fluxes.
 
     Returns
@@ -220,6 +240,11 @@ def flux_calibrate(extraction, config, *, min_relative_sensitivity=1e-2):
     `~specutils.Spectrum`
         F_lambda in erg/s/cm²/Å on the (increasing) wavelength axis, with a
         `~astropy.nddata.StdDevUncertainty` and a boolean ``mask`` (True = not usable).
+
+    Raises
+    ------
+    wfss_helpers.trace.ExposureMismatchError
+        If ``config`` is for another filter or grism than the extraction's configuration.
     """
     from astropy.nddata import StdDevUncertainty
     from specutils import Spectrum

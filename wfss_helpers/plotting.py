@@ -11,7 +11,7 @@ import numpy as np
 from astropy import units as u
 from astropy.visualization import ImageNormalize, PercentileInterval, AsinhStretch
 
-from .trace import dispersed_position, trace_wavelength
+from .trace import BoundingBox, GrismTrace, _as_trace
 
 __all__ = [
     "image_norm",
@@ -39,12 +39,27 @@ def image_norm(data, percentile=99.5, asinh_a=0.1):
     return ImageNormalize(finite, interval=PercentileInterval(percentile), stretch=AsinhStretch(asinh_a))
 
 
-def plot_trace(config, order, x0, y0, *, t=None, ax=None, cmap="viridis", colorbar=True, **scatter_kwargs):
+def plot_trace(
+    config,
+    order=None,
+    x0=None,
+    y0=None,
+    *,
+    t=None,
+    ax=None,
+    cmap="viridis",
+    colorbar=True,
+    **scatter_kwargs,
+):
     """The trace of one order for ``0 <= t <= 1``, coloured by wavelength.
+
+    ``plot_trace(config, order, x0, y0)`` or ``plot_trace(trace)`` with a
+    :class:`~wfss_helpers.trace.GrismTrace`. Drawn in detector coordinates (x right,
+    y up), whichever the dispersion axis.
 
     Parameters
     ----------
-    config : grismconf.Config
+    config : grismconf.Config or `~wfss_helpers.trace.GrismTrace`
     order : int or str
     x0, y0 : float
         Source position (0-based pixels).
@@ -61,12 +76,13 @@ def plot_trace(config, order, x0, y0, *, t=None, ax=None, cmap="viridis", colorb
     -------
     matplotlib.axes.Axes
     """
+    trace = _as_trace(config, order, x0, y0)
     ax = _axes(ax)
     t = np.linspace(0, 1, 200) if t is None else np.asarray(t)
-    x, y = dispersed_position(config, order, x0, y0, t)
-    lam = trace_wavelength(config, order, x0, y0, t).to_value(u.micron)
+    x, y = trace.position(t)
+    lam = trace.wavelength(t).to_value(u.micron)
     points = ax.scatter(x, y, c=lam, cmap=cmap, s=scatter_kwargs.pop("s", 4), **scatter_kwargs)
-    ax.plot([x0], [y0], marker="*", color="k", ms=10, ls="none", label="source (undispersed)")
+    ax.plot([trace.x0], [trace.y0], marker="*", color="k", ms=10, ls="none", label="source (undispersed)")
     if colorbar:
         ax.figure.colorbar(points, ax=ax, label="wavelength [micron]")
     ax.set_xlabel("x (detector column)")
@@ -74,16 +90,48 @@ def plot_trace(config, order, x0, y0, *, t=None, ax=None, cmap="viridis", colorb
     return ax
 
 
-def plot_cutout(cutout, bbox, *, extraction=None, ax=None, title=None):
+def _cutout_orientation(extraction, trace):
+    """Dispersion axis and whether the wavelength decreases along increasing pixels."""
+    from .extraction import BoxExtraction
+
+    if extraction is not None and not isinstance(extraction, BoxExtraction):
+        raise TypeError(
+            f"extraction must be a BoxExtraction (from box_extract), got {type(extraction).__name__}."
+        )
+    if trace is not None and not isinstance(trace, GrismTrace):
+        raise TypeError(
+            "trace must be a GrismTrace (wfss_helpers.trace.GrismTrace(config, order, x0, y0)), "
+            f"got {type(trace).__name__}."
+        )
+    if trace is None and extraction is not None:
+        trace = extraction.trace
+    if trace is not None:
+        lam = trace.wavelength([0.0, 1.0]).value
+        return trace.dispersion_axis, (lam[1] - lam[0]) * trace.direction < 0
+    if extraction is not None:
+        lam = extraction.wavelength.value
+        reversed_ = lam.size > 1 and lam[-1] < lam[0]
+        return extraction.dispersion_axis, bool(reversed_)
+    return "x", False
+
+
+def plot_cutout(cutout, bbox, *, extraction=None, trace=None, ax=None, title=None):
     """A bounding-box cutout with the trace centre and aperture of an extraction.
+
+    The cutout is drawn with the dispersion running left to right and the wavelength
+    increasing to the right: a GRISMR cutout as it lies on the detector (mirrored in x
+    where the grism disperses toward ``-x``, module B), a GRISMC cutout transposed (rows
+    along the horizontal axis). The axis labels and the title say which.
 
     Parameters
     ----------
     cutout : numpy.ndarray
-        The box's pixels.
+        The box's pixels, as on the detector (``data[bbox.slices]``).
     bbox : `~wfss_helpers.trace.BoundingBox`
     extraction : `~wfss_helpers.extraction.BoxExtraction`, optional
-        Draws its trace centre and aperture edges.
+        Draws its trace centre and aperture edges; gives the dispersion axis.
+    trace : `~wfss_helpers.trace.GrismTrace`, optional
+        Gives the dispersion axis when there is no extraction (default: GRISMR-like, x).
     ax : matplotlib.axes.Axes, optional
     title : str, optional
 
@@ -91,8 +139,6 @@ def plot_cutout(cutout, bbox, *, extraction=None, ax=None, title=None):
     -------
     matplotlib.axes.Axes
     """
-    from .trace import BoundingBox
-
     if not isinstance(bbox, BoundingBox):
         raise TypeError(f"bbox must be a BoundingBox (e.g. extraction.bbox), got {type(bbox).__name__}.")
     if np.shape(cutout) != bbox.shape:
@@ -100,23 +146,33 @@ def plot_cutout(cutout, bbox, *, extraction=None, ax=None, title=None):
             f"The cutout has shape {np.shape(cutout)} but the box is {bbox.shape}: pass data[bbox.slices], "
             "not the whole image."
         )
+    axis, reversed_ = _cutout_orientation(extraction, trace)
     ax = _axes(ax)
-    extent = (bbox.x_min - 0.5, bbox.x_max + 0.5, bbox.y_min - 0.5, bbox.y_max + 0.5)
-    ax.imshow(cutout, origin="lower", extent=extent, norm=image_norm(cutout), cmap="gray_r", aspect="auto")
+    if axis == "x":
+        image = np.asarray(cutout)
+        extent = (bbox.x_min - 0.5, bbox.x_max + 0.5, bbox.y_min - 0.5, bbox.y_max + 0.5)
+        xlabel, ylabel = "x (detector column)", "y (detector row)"
+        note = None
+    else:
+        image = np.asarray(cutout).T
+        extent = (bbox.y_min - 0.5, bbox.y_max + 0.5, bbox.x_min - 0.5, bbox.x_max + 0.5)
+        xlabel, ylabel = "y (detector row, dispersion axis)", "x (detector column)"
+        note = "GRISMC: transposed, dispersion along y runs left to right"
+    ax.imshow(image, origin="lower", extent=extent, norm=image_norm(image), cmap="gray_r", aspect="auto")
+    if reversed_:
+        ax.invert_xaxis()  # larger pixel numbers on the left: wavelength grows to the right
+        xlabel += ", decreasing"
     if extraction is not None:
-        from .extraction import BoxExtraction
-
-        if not isinstance(extraction, BoxExtraction):
-            raise TypeError(f"extraction must be a BoxExtraction (from box_extract), got {type(extraction).__name__}.")
-        ax.plot(extraction.column, extraction.trace_y, color="C1", lw=1, label="trace centre")
+        ax.plot(extraction.pixel, extraction.trace_centre, color="C1", lw=1, label="trace centre")
         if extraction.half_height is not None:
             for sign in (-1, 1):
-                ax.plot(extraction.column, extraction.trace_y + sign * extraction.half_height, color="C0", lw=0.8, ls="--")
+                edge = extraction.trace_centre + sign * extraction.half_height
+                ax.plot(extraction.pixel, edge, color="C0", lw=0.8, ls="--")
         ax.legend(loc="upper left", fontsize="small")
-    ax.set_xlabel("x (detector column)")
-    ax.set_ylabel("y (detector row)")
-    if title:
-        ax.set_title(title)
+    ax.set_xlabel(f"{xlabel}; wavelength increases to the right")
+    ax.set_ylabel(ylabel)
+    if title or note:
+        ax.set_title(" ".join(part for part in (title, f"({note})" if note else None) if part))
     return ax
 
 
