@@ -232,6 +232,92 @@ def _check_reference_files(reference_files, wfss):
         )
 
 
+def _exposure_instrument(rate):
+    """``(name, FILTER, PUPIL)`` of a rate file or data model."""
+    from stdatamodels.jwst import datamodels
+
+    if isinstance(rate, datamodels.JwstDataModel):
+        instrument = rate.meta.instrument
+        name = rate.meta.filename or f"This {type(rate).__name__}"
+        return name, instrument.filter, instrument.pupil
+    from astropy.io import fits
+
+    header = fits.getheader(rate)
+    return Path(rate).name, header.get("FILTER"), header.get("PUPIL")
+
+
+def _check_reference_instruments(rate, reference_files, wfss):
+    """Reference files given by hand must be for the exposure's filter (and grism).
+
+    The jwst steps take an override as it is: a photom file without a row for the
+    exposure's FILTER/PUPIL makes PhotomStep warn and leave the data in DN/s, yet record
+    ``S_PHOTOM = COMPLETE``. Refuse such a set before running anything.
+    """
+    from .trace import ExposureMismatchError, _clean, _photom_rows, _reference_instrument
+
+    if reference_files is None:
+        return
+    name, filter_, pupil = _exposure_instrument(rate)
+    filter_, pupil = _clean(filter_), _clean(pupil)
+    help_ = (
+        "Give the reference files of the exposure's filter"
+        + (" and grism" if wfss else "")
+        + " (or reference_files=None to let CRDS choose)."
+    )
+    checks = [("flat", True, False)] + ([("specwcs", True, True)] if wfss else [])
+    for reftype, check_filter, check_pupil in checks:
+        path = reference_files.get(reftype)
+        made_for = _reference_instrument(Path(path).expanduser()) if path else None
+        if made_for is None:
+            continue
+        if (check_filter and made_for[0] and made_for[0] != filter_) or (
+            check_pupil and made_for[1] and made_for[1] != pupil
+        ):
+            raise ExposureMismatchError(
+                f"The {reftype} reference file {Path(path).name} is for "
+                f"FILTER={made_for[0]}, PUPIL={made_for[1]}, but {name} was taken with "
+                f"FILTER={filter_}, PUPIL={pupil}. {help_}"
+            )
+    photom = reference_files.get("photom")
+    rows = _photom_rows(Path(photom).expanduser()) if photom else None
+    if rows is not None and not any(f == filter_ and p == pupil for f, p, _ in rows):
+        from .trace import _describe_rows
+
+        raise ExposureMismatchError(
+            f"The photom reference file {Path(photom).name} has no row for FILTER={filter_}, "
+            f"PUPIL={pupil}, the filter and pupil of {name} (it has {_describe_rows(rows)}): "
+            f"PhotomStep would leave the data uncalibrated. {help_}"
+        )
+
+
+def _check_photom_applied(model):
+    """After PhotomStep an image must be in MJy/sr; refuse one left in DN/s."""
+    from .crds_config import local_reference_file
+    from .trace import ExposureMismatchError, _clean, _describe_rows, _photom_rows
+
+    unit = str(model.meta.bunit_data or "").replace(" ", "")
+    if unit.upper() == "MJY/SR":
+        return
+    instrument = model.meta.instrument
+    filter_, pupil = _clean(instrument.filter), _clean(instrument.pupil)
+    recorded = getattr(model.meta.ref_file.photom, "name", None)
+    local = local_reference_file(recorded)
+    rows = _photom_rows(local) if local is not None else None
+    reason = ""
+    if rows is not None and not any(f == filter_ and p == pupil for f, p, _ in rows):
+        reason = (
+            f" Its photom reference file {local.name} has no row for FILTER={filter_}, "
+            f"PUPIL={pupil} (it has {_describe_rows(rows)})."
+        )
+    raise ExposureMismatchError(
+        f"PhotomStep did not convert {model.meta.filename or 'the image'} to MJy/sr: BUNIT "
+        f"is still {model.meta.bunit_data!r} although S_PHOTOM = "
+        f"{model.meta.cal_step.photom!r}.{reason} Give the photom reference file of the "
+        f"exposure's filter ({filter_}/{pupil}), or reference_files=None to let CRDS "
+        "choose. Nothing was written."
+    )
+
+
 def calibrate_imaging(rate, reference_files=None, output=None, *, overwrite=False):
     """AssignWcs, FlatField and Photom on a direct (imaging) rate file.
 
@@ -260,6 +346,10 @@ def calibrate_imaging(rate, reference_files=None, output=None, *, overwrite=Fals
         the flat and the photometry twice).
     ValueError, FileNotFoundError
         If ``reference_files`` lacks a needed type or names a file that does not exist.
+    wfss_helpers.trace.ExposureMismatchError
+        If a reference file is for another filter than the exposure (the photom file has
+        no row for its FILTER/PUPIL, the flat is for another FILTER), or if PhotomStep
+        left the data in DN/s (checked after the step, also when CRDS chose the files).
     CRDSUnavailableError
         If CRDS cannot supply a reference file.
     FileExistsError
@@ -267,11 +357,13 @@ def calibrate_imaging(rate, reference_files=None, output=None, *, overwrite=Fals
     """
     _check_input(rate, wfss=False)
     _check_reference_files(reference_files, wfss=False)
+    _check_reference_instruments(rate, reference_files, wfss=False)
     _check_output(output, overwrite)
     AssignWcsStep, FlatFieldStep, PhotomStep = _steps()
     model = _run(AssignWcsStep, rate, reference_files)
     model = _run(FlatFieldStep, model, reference_files)
     model = _run(PhotomStep, model, reference_files)
+    _check_photom_applied(model)
     _save(model, output, overwrite)
     return model
 
@@ -306,6 +398,10 @@ def calibrate_wfss(rate, reference_files=None, output=None, *, overwrite=False):
         the flat and the photometry twice).
     ValueError, FileNotFoundError
         If ``reference_files`` lacks a needed type or names a file that does not exist.
+    wfss_helpers.trace.ExposureMismatchError
+        If a reference file is for another filter or grism than the exposure (the WFSS
+        photom file has no row for its FILTER/PUPIL, the flat or specwcs is for another
+        FILTER or PUPIL).
     CRDSUnavailableError
         If CRDS cannot supply a reference file.
     FileExistsError
@@ -318,6 +414,7 @@ def calibrate_wfss(rate, reference_files=None, output=None, *, overwrite=False):
     """
     _check_input(rate, wfss=True)
     _check_reference_files(reference_files, wfss=True)
+    _check_reference_instruments(rate, reference_files, wfss=True)
     _check_output(output, overwrite)
     AssignWcsStep, FlatFieldStep, PhotomStep = _steps()
     model = _run(AssignWcsStep, rate, reference_files, sip_approx=False)
