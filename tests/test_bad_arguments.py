@@ -51,6 +51,49 @@ def direct_model(demo):
         yield model
 
 
+def _other_filter(path):
+    from astropy.io import fits
+
+    return "F444W" if fits.getheader(path)["FILTER"] != "F444W" else "F356W"
+
+
+@pytest.fixture(scope="module")
+def mismatched(demo, tmp_path_factory):
+    """Files and configurations that disagree with the demo exposures' FILTER/PUPIL."""
+    import shutil
+
+    from astropy.io import fits
+    from test_trace import GRISMC_LIKE, write_synthetic_conf
+
+    directory = tmp_path_factory.mktemp("mismatched")
+    other = _other_filter(demo.wfss_cal)
+    own = fits.getheader(demo.wfss_cal)["FILTER"]
+    files = {}
+    for name, keywords in (("edited_cal", {}), ("edited_cal_no_specwcs", {"R_SPCWCS": "N/A"})):
+        files[name] = directory / f"{name}.fits"
+        shutil.copy(demo.wfss_cal, files[name])
+        with fits.open(files[name], mode="update") as hdul:
+            hdul[0].header["FILTER"] = other
+            hdul[0].header.update(keywords)
+    files["photom"] = directory / "photom_other_filter.fits"
+    with fits.open(demo.reference_files["photom_imaging"]) as hdul:
+        hdul["PHOTOM"].data["filter"] = other
+        hdul.writeto(files["photom"])
+    files["flat"] = directory / "flat_other_filter.fits"
+    shutil.copy(demo.reference_files["flat"], files["flat"])
+    with fits.open(files["flat"], mode="update") as hdul:
+        hdul[0].header["FILTER"] = other
+    rows = [[0.0, 0.0, 0.0], [1000.0, 0.0, 0.0]]
+    grismr = {"DISPX": rows, "DISPY": [[-22.0], [0.0]], "DISPL": [[3.0], [1.0]]}
+    files["other_filter_conf"] = trace.load_grism_config(
+        write_synthetic_conf(directory, f"SYNTH_{other}_modA_R.conf", grismr)
+    )
+    files["grismc_conf"] = trace.load_grism_config(
+        write_synthetic_conf(directory, f"SYNTH_{own}_modA_C.conf", GRISMC_LIKE)
+    )
+    return files
+
+
 @pytest.fixture
 def scratch(tmp_path):
     (tmp_path / "a_file.txt").write_text("not a directory")
@@ -144,11 +187,29 @@ CASES = [
     ("download: empty name", lambda f: mast_product_url(""), ValueError, "not a MAST product file name"),
     ("verified_copy(None)", lambda f: verified_copy(None), TypeError, "Expected a file path"),
     ("pixel_position of None", lambda f: pixel_position(None, 1.0), TypeError, "x0 must be a number of pixels"),
+    # --- the dispersion axis, and inverses that must be unique
+    ("a column of a GRISMC trace", lambda f: trace.column_to_wavelength(f["mismatched"]["grismc_conf"], 1, X0, Y0, 980.0), ValueError, "disperses along y (detector columns, as GRISMC does)"),
+    ("t_from_column on GRISMC", lambda f: trace.t_from_column(f["mismatched"]["grismc_conf"], 1, X0, Y0, 980.0), ValueError, "t_from_column takes detector columns"),
+    ("inverting the cross-dispersion offset", lambda f: trace.invert_dispersion(lambda t: f["mismatched"]["grismc_conf"].DISPX("+1", X0, Y0, t), lambda t: f["mismatched"]["grismc_conf"].DDISPX("+1", X0, Y0, t), [-44.5]), trace.NonMonotonicDispersionError, "narrow t_range to one side of the turning point"),
+    ("no root at all", lambda f: trace.invert_dispersion(lambda t: (t - 1.5) ** 2, lambda t: 2 * (t - 1.5), [-1.0]), ValueError, "did not converge"),
+    (".column of a GRISMC extraction", lambda f: ex.box_extract(f["image"], f["mismatched"]["grismc_conf"], 1, X0, Y0).column, AttributeError, "its entries are detector rows, so it has no .column"),
+    ("a GrismTrace and a position", lambda f: ex.box_extract(f["image"], trace.GrismTrace(f["config"], 1, X0, Y0), 1, X0, Y0), TypeError, "Pass either a GrismTrace alone"),
+    ("config without the position", lambda f: ex.box_extract(f["image"], f["config"], 1), TypeError, "give the order and the source position too"),
+    ("wavelength_map(trace) without a box", lambda f: ex.wavelength_map(trace.GrismTrace(f["config"], 1, X0, Y0)), TypeError, "bbox must be a BoundingBox"),
+    ("plot_cutout(trace=config)", lambda f: plotting.plot_cutout(f["image"]["data"][f["extraction"].bbox.slices], f["extraction"].bbox, trace=f["config"]), TypeError, "trace must be a GrismTrace"),
+    # --- exposures and the configurations or reference files used with them
+    ("FILTER edited in a _cal file", lambda f: trace.load_grism_config(f["mismatched"]["edited_cal"]), trace.ExposureMismatchError, "but its trace was built from the specwcs reference file"),
+    ("photom lacks the FILTER", lambda f: trace.load_grism_config(f["mismatched"]["edited_cal_no_specwcs"]), trace.ExposureMismatchError, "has no row for that"),
+    ("configuration of another filter", lambda f: ex.box_extract(f["demo"].wfss_cal, f["mismatched"]["other_filter_conf"], 1, X0, Y0), trace.ExposureMismatchError, "their FILTER differ"),
+    ("configuration of the other grism", lambda f: ex.box_extract(f["demo"].wfss_cal, f["mismatched"]["grismc_conf"], 1, X0, Y0), trace.ExposureMismatchError, "their PUPIL differ"),
+    ("calibrating with another filter's configuration", lambda f: fc.flux_calibrate(f["extraction"], f["mismatched"]["other_filter_conf"]), trace.ExposureMismatchError, "the grism configuration"),
+    ("imaging photom of another filter", lambda f: calibrate_imaging(f["demo"].direct_rate, {**f["nested_refs"]["imaging"], "photom": f["mismatched"]["photom"]}), trace.ExposureMismatchError, "PhotomStep would leave the data uncalibrated"),
+    ("flat of another filter", lambda f: calibrate_imaging(f["demo"].direct_rate, {**f["nested_refs"]["imaging"], "flat": f["mismatched"]["flat"]}), trace.ExposureMismatchError, "The flat reference file flat_other_filter.fits is for FILTER="),
 ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
-def test_bad_argument_gets_a_clear_error(case, demo, config, image, extraction, scratch, direct_model):
+def test_bad_argument_gets_a_clear_error(case, demo, config, image, extraction, scratch, direct_model, mismatched):
     _, call, exception, fragment = case
     fixtures = {
         "demo": demo,
@@ -157,6 +218,7 @@ def test_bad_argument_gets_a_clear_error(case, demo, config, image, extraction, 
         "extraction": extraction,
         "scratch": scratch,
         "direct_model": direct_model,
+        "mismatched": mismatched,
         "nested_refs": {
             "imaging": {k: demo.reference_files[v] for k, v in (("distortion", "distortion"), ("flat", "flat"), ("photom", "photom_imaging"))},
             "wfss": {},
@@ -219,6 +281,24 @@ def test_positions_accept_pixel_quantities_and_one_element_arrays(config):
     reference = trace.dispersed_position(config, 1, X0, Y0, 0.5)
     assert trace.dispersed_position(config, 1, X0 * u.pix, Y0 * u.pix, 0.5) == pytest.approx(reference)
     assert trace.dispersed_position(config, 1, np.array([X0]), np.array([Y0]), 0.5) == pytest.approx(reference)
+
+
+def test_photom_that_did_not_convert_is_refused(demo, mismatched):
+    """After PhotomStep the image must be in MJy/sr; S_PHOTOM = COMPLETE alone is not enough
+    (jwst only warns when the photom file has no row for the exposure's filter)."""
+    from stdatamodels.jwst import datamodels
+
+    from wfss_helpers.pipeline import _check_photom_applied
+
+    with datamodels.open(demo.direct_rate) as model:
+        model.meta.cal_step.photom = "COMPLETE"
+        model.meta.bunit_data = "DN/s"
+        model.meta.ref_file.photom.name = str(mismatched["photom"])
+        with pytest.raises(trace.ExposureMismatchError, match="BUNIT is still 'DN/s'.*has no row for FILTER=") as info:
+            _check_photom_applied(model)
+        assert "Nothing was written" in str(info.value)
+        model.meta.bunit_data = "MJy/sr"
+        _check_photom_applied(model)  # converted: fine
 
 
 def test_number_of_bad_inputs_tried():

@@ -261,29 +261,30 @@ def _check_wfss_references(path: Path, header, photom_file: Path):
     from .crds_config import local_reference_file
 
     filter_, pupil = _clean(header.get("FILTER")), _clean(header.get("PUPIL"))
-    exposure = f"FILTER={filter_}, PUPIL={pupil}"
     specwcs = local_reference_file(header.get("R_SPCWCS"), also_in=(path.parent,))
     made_for = _reference_instrument(specwcs) if specwcs is not None else None
     if made_for is not None and (
         (made_for[0] and made_for[0] != filter_) or (made_for[1] and made_for[1] != pupil)
     ):
         raise ExposureMismatchError(
-            f"{path.name} says {exposure}, but its trace was built from the specwcs "
-            f"reference file {specwcs.name}, which is for {made_for[0]}/{made_for[1]}: the "
-            "header and the calibration do not match (was FILTER or PUPIL edited, or the "
-            "file calibrated with another filter's references?). Re-run "
-            "wfss_helpers.pipeline.calibrate_wfss on the _rate.fits file with the reference "
-            "files of its filter and grism (or reference_files=None to let CRDS choose)."
+            f"{path.name} says FILTER={filter_}, PUPIL={pupil}, but its trace was built "
+            f"from the specwcs reference file {specwcs.name}, which is for "
+            f"{made_for[0]}/{made_for[1]}: the header and the calibration do not match (was "
+            "FILTER or PUPIL edited, or the file calibrated with another filter's "
+            "references?). Re-run wfss_helpers.pipeline.calibrate_wfss on the _rate.fits "
+            "file with the reference files of its filter and grism (or "
+            "reference_files=None to let CRDS choose)."
         )
     rows = _photom_rows(photom_file)
     if rows is not None and not any(f == filter_ and p == pupil for f, p, _ in rows):
         raise ExposureMismatchError(
-            f"{path.name} says {exposure}, but its sensitivity reference file "
-            f"{photom_file.name} has no row for that: it has {_describe_rows(rows)}. The "
-            "exposure and the reference file do not match (was FILTER or PUPIL edited, or "
-            "the file calibrated with another filter's references?). Re-run "
-            "wfss_helpers.pipeline.calibrate_wfss on the _rate.fits file with the WFSS "
-            "photom file of its filter and grism (or reference_files=None)."
+            f"{path.name} says FILTER={filter_}, PUPIL={pupil}, but its sensitivity "
+            f"reference file {photom_file.name} has no row for that: it has "
+            f"{_describe_rows(rows)}. The exposure and the reference file do not match "
+            "(was FILTER or PUPIL edited, or the file calibrated with another filter's "
+            "references?). Re-run wfss_helpers.pipeline.calibrate_wfss on the _rate.fits "
+            "file with the WFSS photom file of its filter and grism (or "
+            "reference_files=None)."
         )
     return filter_, pupil
 
