@@ -107,10 +107,11 @@ for row in zip(t, x, y, wave, dispersion):
     print(f"{row[0]:5.2f}  {row[1]:8.2f}  {row[2]:8.2f}  {row[3]:.4f}  {row[4]:.2f}")
 
 # %% [markdown]
-# The spectrum spans about a thousand columns at about 10 Å per pixel, and drifts by
-# a few rows along its length: the trace is **tilted and slightly curved**. Note also
-# that $x$ at $t = 0$ lies hundreds of pixels to the left of $x_0$: in a GRISMR exposure
-# the source's own position is not where its spectrum is.
+# The spectrum spans about a thousand columns at about 9.7 Å per pixel. It does not run
+# through the source's own row: the whole trace sits about **22 rows below** $y_0$ (the
+# trace offset of NIRCam's module A GRISMR) and bows by a couple of rows along its
+# length. Note also that $x$ at $t = 0$ lies almost 900 pixels to the left of $x_0$: in
+# a GRISMR exposure the source's own position is not where its spectrum is.
 #
 # ## Inverting: from a pixel or a wavelength back to t
 #
@@ -147,8 +148,10 @@ assert np.max(np.abs(lam_back - lam)) < 1e-8 * u.micron
 # %% [markdown]
 # ## Orders +1 and +2
 #
-# The grism also sends light into a second order, twice as dispersed and twice as far
-# from the source. Plotted over the WFSS exposure, coloured by wavelength:
+# The grism also sends light into a second order, twice as dispersed (about 5 Å per
+# pixel). On NIRCam it lands on the *other* side of the source, 2250 to 3250 pixels to
+# the right. Plotted over the WFSS exposure, coloured by wavelength (the grey band is the
+# detector):
 
 # %%
 from astropy.io import fits
@@ -157,7 +160,7 @@ wfss_sci = fits.getdata(data.wfss_cal, "SCI")
 fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True, constrained_layout=True)
 top.imshow(wfss_sci, origin="lower", cmap="gray_r", norm=image_norm(wfss_sci, 99.8), aspect="auto")
 top.plot([x0], [y0], marker="*", color="C3", ms=12, ls="none", label="source position (x0, y0)")
-top.set_ylim(y0 - 60, y0 + 60)
+top.set_ylim(y0 - 60, y0 + 40)
 top.set_ylabel("y (detector row)")
 top.legend(loc="upper left")
 top.set_title("WFSS exposure around the showcased source")
@@ -166,17 +169,21 @@ plot_trace(config, 2, x0, y0, ax=bottom, cmap="viridis", marker="x", s=6)
 for order in (1, 2):
     x_mid, y_mid = dispersed_position(config, order, x0, y0, 0.5)
     bottom.annotate(f"order +{order}", (float(x_mid), float(y_mid) + 1.0))
-bottom.set_xlim(0, 2047)
+bottom.axvspan(-0.5, wfss_sci.shape[1] - 0.5, color="0.9", zorder=0, label="detector")
+bottom.set_xlim(x0 - 1000, x0 + 3400)
+bottom.set_xlabel("x (detector column)")
+bottom.set_ylabel("y (detector row)")
 bottom.set_title("Trace centres for 0 <= t <= 1, coloured by wavelength (o: order +1, x: order +2)")
 plt.show()
 
 # %% [markdown]
-# Order +2 of this source starts off the left edge of the detector. Both orders lie along
-# the same line through the source, so order +2 light of one wavelength lands in the rows
-# of order +1: a small contamination we will meet again in the extraction.
+# Order +2 of a source on the detector always lands past its right edge: the order +2
+# light seen in a NIRCam GRISMR exposure comes from sources *outside* the field, 2250 or
+# more pixels to the left of where it falls. Order +1 and order +2 of the same source never
+# overlap here.
 #
-# Zoom in on the trace to see the spectrum itself, and the tilt of the trace across the
-# box:
+# Zoom in on the trace to see the spectrum itself, its offset below the source's row and
+# its gentle bow:
 
 # %%
 t_fine = np.linspace(0, 1, 500)
@@ -184,8 +191,11 @@ xt, yt = dispersed_position(config, 1, x0, y0, t_fine)
 fig, ax = plt.subplots(figsize=(9, 3))
 ax.imshow(wfss_sci, origin="lower", cmap="gray_r", norm=image_norm(wfss_sci, 99.95, asinh_a=0.5), aspect="auto")
 ax.plot(xt, yt, color="C1", lw=0.8, label="order +1 trace centre")
+ax.axhline(y0, color="C3", lw=0.6, ls="--", label="row of the source, y0")
 ax.set_xlim(xt.min() - 20, xt.max() + 20)
-ax.set_ylim(y0 - 25, y0 + 25)
+ax.set_ylim(yt.mean() - 20, y0 + 8)
+ax.set_xlabel("x (detector column)")
+ax.set_ylabel("y (detector row)")
 ax.legend(loc="upper left")
 plt.show()
 

@@ -22,14 +22,16 @@
 # ## Learning goals
 #
 # - cut out the **bounding box** of a trace from $t = 0$ and $t = 1$;
-# - estimate the **background** with sigma clipping, and see why source pixels must be
-#   kept out of it;
+# - measure and subtract the **dispersed sky**, which changes along the dispersion, with
+#   sigma clipping, and see why the rows next to the trace are not empty sky;
 # - give every pixel of the box a **wavelength**, with grismconf and with the pipeline's
 #   gWCS;
 # - collapse the box into a 1D spectrum in DN/s, per column and per wavelength, with
 #   uncertainties from the `ERR` array and bad pixels masked;
 # - convert it to $F_\lambda$ in erg/s/cm²/Å with the **sensitivity curve** and the
 #   **per-pixel dispersion** $d\lambda$;
+# - correct for the light the aperture misses (the PSF wings) with an **aperture
+#   correction** measured on the direct image;
 # - recognise the edge effects at the ends of the filter band.
 
 # %%
@@ -38,7 +40,8 @@ import numpy as np
 from astropy import units as u
 from stdatamodels.jwst import datamodels
 
-from wfss_helpers.extraction import box_extract, wavelength_map
+from wfss_helpers.background import dispersed_sky_profile, scale_background_reference, subtract_background
+from wfss_helpers.extraction import aperture_weights, box_extract, wavelength_map
 from wfss_helpers.flux_calibration import flux_calibrate, sensitivity_curve
 from wfss_helpers.lines import fit_emission_line
 from wfss_helpers.plotting import plot_background_histogram, plot_cutout, plot_spectrum
@@ -67,54 +70,100 @@ print(f"data: {data.mode}; source at WFSS (x0, y0) = ({x0:.2f}, {y0:.2f})")
 # %%
 bbox = trace_bounding_box(config, 1, x0, y0, half_height=15, detector_shape=wfss.data.shape)
 print(bbox, "shape:", bbox.shape)
-cutout = wfss.data[bbox.slices]
+
+# %% [markdown]
+# ## The dispersed sky
+#
+# The sky in a WFSS exposure is itself dispersed light. Every position of the field sends
+# the sky's spectrum through the grism, so a pixel receives, at each wavelength, the sky
+# from the position `DISPX` pixels before it. Towards the right edge of a GRISMR exposure
+# the blue part of that spectrum would have to come from beyond the field of view, so it
+# is missing and the sky **falls off**. Across the dispersion (along a column) it hardly
+# changes. So it is measured column by column: a column crosses only a few sources, and
+# a sigma-clipped median (`astropy.stats.sigma_clip`) ignores them:
+
+# %%
+from astropy.stats import sigma_clip
+
+column_sky = np.ma.median(sigma_clip(wfss.data[:, 1500], sigma=3.0))  # one column
+sky = dispersed_sky_profile(wfss.data, dispersion_axis="x", dq=wfss.dq)  # every column
+print(f"sky in column 1500: {column_sky:.4f} (numpy), {sky.profile[1500]:.4f} (helper)")
+assert abs(column_sky - sky.profile[1500]) < 1e-5
+
+fig, ax = plt.subplots(figsize=(9, 3))
+ax.plot(sky.profile, lw=0.8, label="sigma-clipped median of each column")
+ax.axvspan(bbox.x_min, bbox.x_max, color="C1", alpha=0.15, label="the source's box")
+ax.set_xlabel("x (detector column)")
+ax.set_ylabel("sky [DN/s per pixel]")
+ax.legend(fontsize="small")
+plt.show()
+
+# %% [markdown]
+# The jwst pipeline removes the same sky differently: its `BackgroundStep` scales a
+# **WFSS background reference file** (the sky's normalised shape, reference type `bkg`)
+# to the exposure. In demo mode the demo instrument has one; both estimates agree:
+
+# %%
+if data.demo is not None:
+    scaled = scale_background_reference(wfss.data, data.demo.reference_files["bkg"], dq=wfss.dq)
+    inside = bbox.slices
+    print(f"reference scaled by {scaled.scale:.4f}; largest difference from the column "
+          f"profile in the box: {np.max(np.abs(scaled.image - sky.image)[inside]):.4f} DN/s")
+    from wfss_helpers.demo.scene import sky_image
+
+    true_sky = sky_image("grismr")
+    error = np.max(np.abs(sky.image - true_sky)[inside])
+    print(f"column profile vs the injected sky in the box: largest difference {error:.4f} DN/s")
+    assert error < 0.01
+
+# %% [markdown]
+# Subtract it from the whole exposure; what remains is the light of the sources.
+
+# %%
+sky_subtracted = subtract_background(wfss.data, sky, err=wfss.err, dq=wfss.dq)
 
 # %% [markdown]
 # ## Extraction
 #
-# `box_extract` does the rest in one call; we look at each of its products in turn. It
-# sums, column by column, the pixels within `half_height` rows of the trace centre, after
-# subtracting a background measured in the box outside that aperture.
+# `box_extract` sums, column by column, the pixels within `half_height` rows of the trace
+# centre. Its `background` argument is the level still to subtract: here `0.0`, since the
+# sky is gone (the next section says why not to measure it again in the box).
 
 # %%
-extraction = box_extract(wfss, config, 1, x0, y0, half_height=4.0, box_half_height=15.0)
+extraction = box_extract(sky_subtracted, config, 1, x0, y0, half_height=4.0, box_half_height=15.0, background=0.0)
 fig, ax = plt.subplots(figsize=(10, 3))
-plot_cutout(cutout, bbox, extraction=extraction, ax=ax, title="Bounding box, trace centre and aperture")
+plot_cutout(sky_subtracted["data"][bbox.slices], bbox, extraction=extraction, ax=ax, title="Bounding box, trace centre and aperture")
 plt.show()
 
 # %% [markdown]
-# ## Background
+# ## What is left in the box: the source's own wings
 #
-# The sky in a WFSS exposure is itself dispersed light; over a box a few tens of pixels
-# tall it is nearly flat, so one level is subtracted. Its estimate is the **sigma-clipped
-# median** (`astropy.stats.sigma_clip`), robust to cosmic rays, hot pixels and
-# faint neighbours.
+# Without `background`, `box_extract` measures a level in the box outside the aperture,
+# with the same sigma clipping, and subtracts it. After the sky is gone that level is not
+# zero: the PSF of NIRCam has **wings** that reach well past 4 rows, so the "background"
+# rows hold some of the source's own light. Subtracting it removes source flux:
 
 # %%
+local = box_extract(sky_subtracted, config, 1, x0, y0, half_height=4.0, box_half_height=15.0)
 fig, ax = plt.subplots(figsize=(7, 3.5))
-plot_background_histogram(extraction.background, ax=ax)
+plot_background_histogram(local.background, ax=ax)
 plt.show()
-bkg = extraction.background
-print(f"background = {bkg.median:.4f} ± {bkg.median_error:.4f} DN/s per pixel (std {bkg.std:.4f}, {bkg.n_pixels} pixels)")
+bkg = local.background
+print(f"level left in the box: {bkg.median:.4f} ± {bkg.median_error:.4f} DN/s per pixel ({bkg.n_pixels} pixels)")
+loss = 1 - np.nanmedian(local.rate / extraction.rate)
+print(f"subtracting it removes {100 * loss:.1f}% of the source's count rate")
 
 # %% [markdown]
-# The seed notebook takes the median of the **whole** box, source included. Clipping
-# removes the brightest source pixels, but not the faint wings, which pull the median up.
-# Measured here:
+# The seed notebook takes the median of the **whole** box, source included, as its
+# background. Clipping removes the brightest source pixels, but not the faint wings, and
+# the sky is not flat along the box. Measured here on the exposure before the sky was
+# removed:
 
 # %%
 seed_style = box_extract(wfss, config, 1, x0, y0, half_height=None, box_half_height=15.0)
-print(f"median of the whole box:           {seed_style.background.median:.4f} DN/s/pixel")
-print(f"median outside the aperture:       {bkg.median:.4f} DN/s/pixel")
-bias = (seed_style.background.median - bkg.median) * 2 * 4.0
-print(f"bias on an 8-row aperture's sum:   {bias:.4f} DN/s per column")
-
-if data.demo is not None:
-    from wfss_helpers.demo.scene import sky_image
-
-    true_sky = sky_image("wfss")[bbox.slices].mean()
-    print(f"true mean sky level in the box:    {true_sky:.4f} DN/s/pixel")
-    assert abs(bkg.median - true_sky) < 3 * bkg.median_error + 0.002
+print(f"median of the whole box:              {seed_style.background.median:.4f} DN/s/pixel")
+print(f"the sky along the box:                {sky.profile[bbox.x_min:bbox.x_max + 1].min():.4f}"
+      f" to {sky.profile[bbox.x_min:bbox.x_max + 1].max():.4f} DN/s/pixel")
 
 # %% [markdown]
 # ## A wavelength for every pixel
@@ -194,6 +243,41 @@ plot_spectrum(spectrum, truth=truth, ax=ax, xlim=band)
 plt.show()
 
 # %% [markdown]
+# ## Aperture correction
+#
+# The aperture holds only part of the source's light: the rest is in the PSF wings (and,
+# for an extended source, its outskirts). The fraction it holds is the fraction of the
+# source's **profile across the dispersion** within ±4 rows. The direct image shows the
+# same source through the same filter and PSF, so its profile along y (the image summed
+# over x around the source) gives that fraction, with no model of the PSF:
+
+# %%
+direct = datamodels.open(data.direct_cal)
+x_direct, y_direct = data.source_position
+radius = 40  # rows and columns around the source: the wings reach ~30 px
+ys = slice(int(round(y_direct)) - radius, int(round(y_direct)) + radius + 1)
+xs = slice(int(round(x_direct)) - radius, int(round(x_direct)) + radius + 1)
+stamp = direct.data[ys, xs]
+stamp = stamp - np.ma.median(sigma_clip(stamp, sigma=3.0))  # the direct image's sky
+profile = np.nansum(stamp, axis=1)  # summed over x: the profile along y
+rows = np.arange(ys.start, ys.stop)
+inside = aperture_weights(rows, np.array([y_direct]), 4.0)[:, 0]
+aperture_fraction = np.sum(inside * profile) / np.sum(profile)
+print(f"fraction of the light within +-4 rows: {aperture_fraction:.4f}")
+if data.demo is not None:
+    expected = data.demo.source(1)["aperture_fraction_grismr"]
+    print(f"the demo truth (PSF and source size):  {expected:.4f}")
+    assert abs(aperture_fraction - expected) < 0.01
+corrected = spectrum / aperture_fraction
+
+# %%
+fig, ax = plt.subplots(figsize=(10, 4))
+plot_spectrum(spectrum, truth=truth, ax=ax, xlim=band, label="box extraction (+-4 px)")
+ax.plot(corrected.spectral_axis.to_value(u.micron), corrected.flux.value, lw=0.7, label="aperture-corrected")
+ax.legend(fontsize="small")
+plt.show()
+
+# %% [markdown]
 # ## The edges of the band
 #
 # Where the F356W filter cuts off, the sensitivity falls by orders of magnitude within
@@ -251,8 +335,8 @@ if data.demo is not None:
     wave = spectrum.spectral_axis.to_value(u.micron)
     flux_true = np.interp(wave, wave_true, flam_true)
     interior = (wave > 3.25) & (wave < 3.90) & (np.abs(wave - 3.40) > 0.02) & ~spectrum.mask
-    ratio = np.median(spectrum.flux.value[interior] / flux_true[interior])
-    print(f"extracted / injected continuum (median over {interior.sum()} columns): {ratio:.4f}")
+    ratio = np.median(corrected.flux.value[interior] / flux_true[interior])
+    print(f"aperture-corrected / injected continuum (median over {interior.sum()} columns): {ratio:.4f}")
     assert abs(ratio - 1) < 0.02
 
     x_true, _ = data.demo.true_trace(1, 1, 3.40 * u.micron)
@@ -260,14 +344,17 @@ if data.demo is not None:
     assert abs(line.center - float(x_true)) < 0.3
 
 # %% [markdown]
-# The small excess of the continuum at the red end (above ~3.6 µm) is real: it is the
-# source's own order +2 light, which falls in the same rows (notebook 1). A box extraction
-# cannot separate it; forward-modelling extractions can.
+# Without the aperture correction the continuum would be about 12% low; with a local
+# background measured next to the trace, a further ~2% low. Neither is visible by eye in
+# a single spectrum: the truth is what shows them.
 #
 # ## Summary
 #
 # - Work only inside the trace's bounding box.
-# - Measure the background away from the source, with sigma clipping.
+# - The WFSS sky is dispersed light that changes along the dispersion: measure it per
+#   column (or scale the background reference, as the pipeline does) and subtract it.
+# - The rows next to the trace hold the source's own PSF wings; an aperture correction
+#   measured on the direct image recovers the light the aperture misses.
 # - A column's wavelength comes from `INVDISPX` and `DISPL`; its width in wavelength,
 #   $d\lambda$, from their derivatives.
 # - $F_\lambda = \text{rate} / (S\,d\lambda)$, trusted where $S$ is not tiny.

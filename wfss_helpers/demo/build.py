@@ -35,6 +35,15 @@ __all__ = ["build_demo_dataset", "true_wavelength_grid"]
 
 log = logging.getLogger(__name__)
 
+#: Truth-table columns of each grism exposure's undispersed source positions.
+_POSITION_COLUMNS = {"grismr": ("x0_wfss", "y0_wfss"), "grismc": ("x0_grismc", "y0_grismc")}
+#: Rate file of each exposure (the calibrated file replaces ``_rate`` by ``_cal``).
+_RATE_FILES = {
+    "direct": FILES["direct_rate"],
+    "grismr": FILES["wfss_rate"],
+    "grismc": "demo_nrcalong_f356w_grismc_rate.fits",
+}
+
 
 def build_demo_dataset(directory, *, seed: int = DEMO_SEED) -> DemoDataset:
     """Generate the demo dataset into ``directory`` (which must not exist yet).
@@ -59,32 +68,43 @@ def build_demo_dataset(directory, *, seed: int = DEMO_SEED) -> DemoDataset:
         )
     directory.mkdir(parents=True, exist_ok=True)
     refs = inst.write_reference_files(directory / "reference_files", flat_seed=seed + 1)
-    conf = inst.write_grismconf_files(directory / "grismconf")
+    confs = inst.write_grismconf_files(directory / "grismconf")
 
     direct_wcs = scene.imaging_wcs("direct", refs["distortion"])
-    wfss_wcs = scene.imaging_wcs("wfss", refs["distortion"])
     catalog = scene.make_catalog(direct_wcs, seed=seed)
-    x0, y0 = wfss_wcs.invert(catalog["ra"].value, catalog["dec"].value)
-    catalog["x0_wfss"] = x0
-    catalog["y0_wfss"] = y0
-    catalog["x0_wfss"].unit = catalog["y0_wfss"].unit = "pix"
+    # Where each source would land, undispersed, in each grism exposure.
+    for kind, columns in _POSITION_COLUMNS.items():
+        # (Without the bounding box: a source just off a dithered exposure may still
+        # put its spectrum on the detector.)
+        x0, y0 = scene.imaging_wcs(kind, refs["distortion"]).invert(
+            catalog["ra"].value, catalog["dec"].value, with_bounding_box=False
+        )
+        catalog[columns[0]] = x0
+        catalog[columns[1]] = y0
+        catalog[columns[0]].unit = catalog[columns[1]].unit = "pix"
+        catalog[f"blends_{kind}"] = scene.blending_neighbours(catalog, scene.KINDS[kind], x0, y0)
 
     flat = inst.flat_field(seed + 1)
     rng = np.random.default_rng(seed)
     show = catalog[catalog["id"] == 1][0]
-    (bx0, bx1), (by0, by1) = scene._order1_bbox(show["x0_wfss"], show["y0_wfss"], margin=25)
     cr_tables = {}
-    for kind, positions, render in (
-        ("direct", (catalog["x_direct"], catalog["y_direct"]), scene.render_direct_image),
-        ("wfss", (catalog["x0_wfss"], catalog["y0_wfss"]), scene.render_wfss_image),
-    ):
+    for kind, grism in scene.KINDS.items():
         model = scene._exposure_model(kind)
-        noise_free = render(catalog, tuple(np.asarray(p, dtype=float) for p in positions))
-        cr_tables[kind] = scene.add_sky_noise_and_defects(
-            model, noise_free, kind, flat, rng, avoid_boxes=[(bx0, bx1, by0, by1)] if kind == "wfss" else []
-        )
-        model.meta.filename = FILES[f"{kind}_rate"]
-        model.save(directory / FILES[f"{kind}_rate"])
+        if grism is None:
+            positions = (np.asarray(catalog["x_direct"], float), np.asarray(catalog["y_direct"], float))
+            noise_free = scene.render_direct_image(catalog, positions)
+            avoid = []
+        else:
+            xcol, ycol = _POSITION_COLUMNS[kind]
+            positions = (np.asarray(catalog[xcol], float), np.asarray(catalog[ycol], float))
+            noise_free = scene.render_wfss_image(catalog, positions, grism=grism)
+            # No undetected cosmic ray on the showcased spectrum.
+            (bx0, bx1), (by0, by1) = scene.trace_box(show[xcol], show[ycol], grism, margin=25)
+            avoid = [(bx0, bx1, by0, by1)]
+        cr_tables[kind] = scene.add_sky_noise_and_defects(model, noise_free, kind, flat, rng, avoid_boxes=avoid)
+        name = _RATE_FILES[kind]
+        model.meta.filename = name
+        model.save(directory / name)
         model.close()
 
     _write_truth(directory / FILES["truth"], catalog, cr_tables, seed)
@@ -92,25 +112,21 @@ def build_demo_dataset(directory, *, seed: int = DEMO_SEED) -> DemoDataset:
     crds_path = directory / "crds_offline"
     configure_offline_crds(crds_path)
     calibrate_imaging(
-        directory / FILES["direct_rate"],
+        directory / _RATE_FILES["direct"],
         {"distortion": refs["distortion"], "flat": refs["flat"], "photom": refs["photom_imaging"]},
-        output=directory / FILES["direct_cal"],
+        output=directory / _RATE_FILES["direct"].replace("_rate", "_cal"),
     ).close()
-    calibrate_wfss(
-        directory / FILES["wfss_rate"],
-        {
-            "distortion": refs["distortion"],
-            "specwcs": refs["specwcs"],
-            "flat": refs["flat"],
-            "photom": refs["photom_wfss"],
-        },
-        output=directory / FILES["wfss_cal"],
-    ).close()
+    for kind in ("grismr", "grismc"):
+        calibrate_wfss(
+            directory / _RATE_FILES[kind],
+            inst.reference_files_for(scene.KINDS[kind], refs),
+            output=directory / _RATE_FILES[kind].replace("_rate", "_cal"),
+        ).close()
 
     manifest = write_manifest(
         directory,
         seed=seed,
-        grismconf_file=conf.name,
+        grismconf_file=confs["GRISMR"].name,
         generation_seconds=round(time.perf_counter() - start, 2),
     )
     log.info("Demo dataset generated in %.1f s at %s", manifest["generation_seconds"], directory)
@@ -135,12 +151,19 @@ def _write_truth(path, catalog, cr_tables, seed):
     primary.header["SEED"] = seed
     primary.header["VERSION"] = DEMO_VERSION
     for kind, pars in scene.EXPOSURE.items():
-        prefix = "D" if kind == "direct" else "W"
+        prefix = {"direct": "D", "grismr": "W", "grismc": "C"}[kind]
         primary.header[f"{prefix}EXPTIME"] = (pars["exptime"], f"{kind}: effective exposure time, s")
         primary.header[f"{prefix}GAIN"] = (pars["gain"], f"{kind}: gain, e-/DN")
         primary.header[f"{prefix}SKY"] = (pars["sky"], f"{kind}: mean sky, DN/s/pixel")
     hdus = [primary]
-    for name, table in (("SOURCES", catalog), ("SPECTRA", spectra), ("CR_DIRECT", cr_tables["direct"]), ("CR_WFSS", cr_tables["wfss"])):
+    tables = (
+        ("SOURCES", catalog),
+        ("SPECTRA", spectra),
+        ("CR_DIRECT", cr_tables["direct"]),
+        ("CR_WFSS", cr_tables["grismr"]),
+        ("CR_GRISMC", cr_tables["grismc"]),
+    )
+    for name, table in tables:
         hdu = fits.table_to_hdu(table)
         hdu.name = name
         hdus.append(hdu)

@@ -1,10 +1,12 @@
-"""A self-made *demo* NIRCam LW module A grism instrument (GRISMR + F356W).
+"""A self-made *demo* NIRCam LW module A grism instrument: F356W with GRISMR and GRISMC.
 
 .. warning::
-   Everything in this module is a **demo instrument made for teaching**. The numbers are
-   chosen to look and behave like NIRCam's long-wavelength grism (about 10 Å per pixel in
-   order +1, a tilted and slightly curved trace whose shape depends on the source position,
-   a smooth sensitivity curve covering F356W), but they are **not a JWST calibration**.
+   Everything in this module is a **demo instrument made for teaching**. Its polynomials
+   and curves were written for this tutorial to reproduce the published *figures* of
+   NIRCam's long-wavelength grisms (the trace offset across the dispersion and its bow, the
+   dispersion of about 9.7 Å per pixel in order +1 and 5.0 Å per pixel in order +2, the
+   place of order +2 on the far side of the source, the sensitivity peak near
+   1.2e17 DN/s per erg/s/cm²/Å at 3.85 µm), but they are **not a JWST calibration**.
    Never use these reference files on real data.
 
 The instrument is described in the language of the grism configuration of Pirzkal & Ryan
@@ -19,11 +21,16 @@ order's wavelength range),
    \\Delta y = \\mathrm{DISPY}(x_0, y_0, t),
 
 each a polynomial in ``t`` whose coefficients are themselves 2D polynomials of the field
-position (terms ``1, x0, y0, x0², x0·y0, y0²``).
+position (terms ``1, x0, y0, x0², x0·y0, y0²``). As in the real NIRCam calibration, the
+offset *along* the dispersion (DISPX for GRISMR, DISPY for GRISMC) is linear in ``t`` and
+the same for every source, DISPL is quadratic in ``t`` and depends on the source position,
+and the offset *across* the dispersion (the trace offset of about -22 px for GRISMR and
+-44 px for GRISMC, and its bow) depends on the source position.
 
 The module writes that instrument as real reference files (with the ``stdatamodels``
-classes the pipeline reads) and as a plain grismconf ``.conf`` file with sensitivity tables,
-so the tutorial can show both routes to the same trace.
+classes the pipeline reads: specwcs with its inverse models, distortion, flat, imaging and
+WFSS photom, wavelength range, WFSS background) and as plain grismconf ``.conf`` files
+with sensitivity tables, so the tutorial can show both routes to the same trace.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import numpy as np
 from astropy import units as u
 from astropy.io import fits
 from astropy.modeling import fitting, models
+from scipy.special import erf
 
 from ..flux_calibration import SENSITIVITY_UNIT, relresponse_from_sensitivity
 
@@ -42,23 +50,32 @@ __all__ = [
     "DETECTOR_SHAPE",
     "FILTER",
     "GRISM",
+    "GRISMS",
     "ORDERS",
     "PIXEL_AREA_SR",
     "PIXEL_SCALE_ARCSEC",
+    "PSF_COMPONENTS",
     "V2_REF_ARCSEC",
     "V3_REF_ARCSEC",
     "V3_IDL_YANGLE_DEG",
     "VPARITY",
     "IMAGING_PHOTMJSR",
     "WFSS_PHOTMJSR",
+    "dispersion_axis",
     "dispersion_coefficients",
     "evaluate_dispersion",
     "true_t_from_wavelength",
+    "trace_offsets",
     "sensitivity",
     "filter_throughput",
+    "aperture_fraction",
+    "encircled_energy",
+    "sky_spectrum",
+    "dispersed_sky",
     "flat_field",
     "distortion_model",
     "write_reference_files",
+    "reference_files_for",
     "write_grismconf_files",
 ]
 
@@ -66,11 +83,14 @@ DEMO_LABEL = "DEMO INSTRUMENT for the wfss_helpers tutorial - NOT a JWST calibra
 
 #: Full-frame detector shape (ny, nx).
 DETECTOR_SHAPE = (2048, 2048)
-#: Detector name, filter and grism of the demo instrument.
+#: Detector name and filter of the demo instrument.
 DETECTOR = "NRCALONG"
 FILTER = "F356W"
+#: The grisms: GRISMR disperses along rows (+x), GRISMC along columns (+y).
+GRISMS = ("GRISMR", "GRISMC")
+#: The grism of the tutorial's main exposure.
 GRISM = "GRISMR"
-#: Spectral orders the demo grism has, and their grismconf names.
+#: Spectral orders the demo grisms have.
 ORDERS = (1, 2)
 #: Mean pixel scale (NIRCam LW is ~0.063 arcsec/pixel).
 PIXEL_SCALE_ARCSEC = 0.0629
@@ -89,29 +109,79 @@ REFERENCE_PIXEL = (1023.5, 1023.5)
 IMAGING_PHOTMJSR = 0.15
 #: WFSS conversion written in the WFSS photom table (the shape is in ``relresponse``).
 WFSS_PHOTMJSR = 0.50
-#: Peak sensitivity of order +1, DN/s per erg/s/cm^2/Angstrom.
-PEAK_SENSITIVITY_ORDER1 = 2.0e16
-#: Order +2 is much fainter than order +1.
-ORDER2_EFFICIENCY = 0.02
+#: Peak sensitivity of order +1, DN/s per erg/s/cm^2/Angstrom (NIRCam F356W: 1.19e17).
+PEAK_SENSITIVITY_ORDER1 = 1.19e17
+#: Peak sensitivity of order +2 (about 30 times below order +1, near its blue end).
+PEAK_SENSITIVITY_ORDER2 = 4.3e15
+
+#: The point-spread function, the same in the direct image and the dispersed images: a
+#: sum of round Gaussians ``(weight, sigma in pixels)``. The core is NIRCam's LW PSF at
+#: 3.6 µm (FWHM ~0.12"); the two wider components are its wings, so that a ±4 px
+#: aperture across the trace holds ~88% of a point source's light.
+PSF_COMPONENTS = ((0.70, 0.80), (0.15, 2.5), (0.15, 9.0))
+
+#: The field of view whose sky reaches the grism exposure: direct-image positions
+#: ``(x0, y0)`` from -120 to 2168 pixels (the pick-off mirror sees a little beyond the
+#: detector). Sky at positions outside it is not dispersed onto the detector.
+ILLUMINATED_FIELD = (-120.0, 2168.0)
 
 # Wavelength grid (micron) on which the sensitivity tables are tabulated.
 _SENS_GRID_UM = np.round(np.arange(2.90, 4.2001, 0.002), 6)
 
-# Centre about which the field dependence is written (0-based pixels).
-_FIELD_CENTRE = (1024.0, 1024.0)
+# Centre and scale of the field coordinates in which the polynomials are written:
+# u = (x0 - 1024) / 1024, v = (y0 - 1024) / 1024.
+_FIELD_CENTRE = 1024.0
+_FIELD_SCALE = 1024.0
+
+# Trace polynomials of order +1, in the normalised field coordinates (u, v): for each
+# power of t, the coefficients of (1, u, v, u², uv, v²). Written for this demo to follow
+# the figures of NIRCam's LW module A F356W calibration (see the module docstring).
+_ALONG_ORDER1 = (-883.47, 1055.78)  # offset along the dispersion: c0 + c1 t, pixels
+_DISPL_ORDER1 = {
+    "GRISMR": (
+        (3.0700, -4.02e-3, 7.1e-5, 2.24e-3, -1.40e-4, 3.36e-3),
+        (1.0241, 1.67e-3, -6.46e-4, 2.24e-3, -2.62e-4, -1.45e-3),
+        (5.77e-3, 3.98e-3, 2.32e-4, -1.71e-3, 2.95e-4, 7.04e-4),
+    ),
+    "GRISMC": (
+        (3.1193, 3.4e-4, -5.22e-3, 3.06e-3, -9.79e-4, 2.58e-3),
+        (1.0228, -1.27e-3, 3.71e-3, -3.38e-4, 1.87e-3, 6.90e-4),
+        (5.83e-3, 7.6e-4, 2.80e-3, 8.4e-5, -8.43e-4, -3.86e-4),
+    ),
+}
+_ACROSS_ORDER1 = {  # offset across the dispersion (DISPY for GRISMR, DISPX for GRISMC)
+    "GRISMR": (
+        (-22.04, 1.547, 0.654, -1.437, -2.507, -0.191),
+        (-2.304, -2.911, -2.715, 3.392, 4.458, -0.332),
+        (-0.124, 1.515, 1.435, -2.204, -1.894, 0.188),
+    ),
+    "GRISMC": (
+        (-44.39, 0.604, 1.615, -1.103, -2.987, -3.482),
+        (1.995, -1.906, -2.720, -0.342, 3.119, 3.428),
+        (-0.942, 1.002, 1.385, 1.079, -0.088, -0.403),
+    ),
+}
+# Order +2: twice the dispersion, on the far side of the source (off the detector for
+# sources on it), with a small offset across the dispersion; no field dependence.
+_ALONG_ORDER2 = (2253.98, 996.02)
+_DISPL_ORDER2 = (3.100, 0.500)
+_ACROSS_ORDER2 = {"GRISMR": (-18.70, 1.83), "GRISMC": (-43.23, -0.96)}
 
 
-def _centred_to_raw(a, b, c, d, e, f):
-    """Expand ``a + b u + c v + d u^2 + e u v + f v^2`` (u = x - xc, v = y - yc).
+def _normalised_to_raw(coefficients):
+    """Coefficients of ``(1, u, v, u², uv, v²)`` -> those of ``(1, x, y, x², xy, y²)``.
 
-    Returns the coefficients of ``1, x, y, x^2, x y, y^2`` (grismconf's order).
+    With ``u = (x - c) / s`` and ``v = (y - c) / s``; grismconf's field order.
     """
-    xc, yc = _FIELD_CENTRE
+    a, b, c_, d, e, f = (float(v) for v in coefficients)
+    xc = yc = _FIELD_CENTRE
+    s = _FIELD_SCALE
+    b, c_, d, e, f = b / s, c_ / s, d / s**2, e / s**2, f / s**2
     return np.array(
         [
-            a - b * xc - c * yc + d * xc**2 + e * xc * yc + f * yc**2,
+            a - b * xc - c_ * yc + d * xc**2 + e * xc * yc + f * yc**2,
             b - 2 * d * xc - e * yc,
-            c - e * xc - 2 * f * yc,
+            c_ - e * xc - 2 * f * yc,
             d,
             e,
             f,
@@ -119,13 +189,33 @@ def _centred_to_raw(a, b, c, d, e, f):
     )
 
 
-def dispersion_coefficients(order: int) -> dict[str, np.ndarray]:
-    """Field-dependent trace polynomials of the demo grism for one order.
+def _constant_rows(values):
+    """Field-independent coefficients, one row per power of t (grismconf's field order)."""
+    rows = np.zeros((len(values), 6))
+    rows[:, 0] = values
+    return rows
+
+
+def _check_grism(grism):
+    if grism not in GRISMS:
+        raise ValueError(f"The demo instrument has grisms {GRISMS}; got {grism!r}.")
+    return grism
+
+
+def dispersion_axis(grism: str = GRISM) -> str:
+    """The detector axis a demo grism disperses along: ``"x"`` (GRISMR) or ``"y"`` (GRISMC)."""
+    return "x" if _check_grism(grism) == "GRISMR" else "y"
+
+
+def dispersion_coefficients(order: int, grism: str = GRISM) -> dict[str, np.ndarray]:
+    """Field-dependent trace polynomials of a demo grism for one order.
 
     Parameters
     ----------
     order : int
         Spectral order, ``1`` or ``2``.
+    grism : {"GRISMR", "GRISMC"}, optional
+        The grism (default GRISMR).
 
     Returns
     -------
@@ -138,43 +228,32 @@ def dispersion_coefficients(order: int) -> dict[str, np.ndarray]:
     Raises
     ------
     ValueError
-        If the order is not one the demo grism has.
+        If the order or the grism is not one the demo instrument has.
 
     Notes
     -----
-    Order +1 runs from 3.05 micron at ``t = 0`` to ~4.07 micron at ``t = 1`` over ~1000
-    pixels (about 10 Å per pixel), with the trace lying to the left of the source (negative
-    ``DISPX``, as for NIRCam GRISMR in module A). Order +2 covers the same wavelengths at
-    twice the dispersion (about 5 Å per pixel), twice as far from the source.
+    Order +1 runs from ~3.07 µm at ``t = 0`` to ~4.10 µm at ``t = 1`` over 1056 pixels
+    (about 9.7 Å per pixel), from 883 pixels before the source to 172 pixels past it;
+    its trace lies ~22 px (GRISMR) or ~44 px (GRISMC) to the side of the source. Order +2
+    covers 3.10-3.60 µm at 5.0 Å per pixel, 2254 to 3250 pixels past the source.
     """
     if order not in ORDERS:
         raise ValueError(
             f"The demo grism has orders {ORDERS}; order {order!r} does not exist. "
             "Use order=1 (the bright first order) or order=2."
         )
-    m = float(order)
-    displ = np.array(
-        [
-            _centred_to_raw(3.05, 2.0e-6, -1.0e-6, 0, 0, 0),
-            _centred_to_raw(1.00, 1.5e-6, 0.0, 0, 0, 0),
-            _centred_to_raw(0.02, 0.0, 0.0, 0, 0, 0),
-        ]
-    )
-    dispx = m * np.array(
-        [
-            _centred_to_raw(-900.0, 0.004, -0.003, 1.0e-6, 0.0, 0.5e-6),
-            _centred_to_raw(1000.0, 0.010, 0.005, 0.0, 0.0, 0.0),
-            _centred_to_raw(8.0, 0.0, 0.0, 0.0, 0.0, 0.0),
-        ]
-    )
-    dispy = np.array(
-        [
-            _centred_to_raw(1.5 * m, 0.001, 0.0, 0.0, 0.0, 0.0),
-            _centred_to_raw(-6.0 * m, 0.0, 0.002, 0.0, 0.0, 0.0),
-            _centred_to_raw(4.0 * m, 0.0, 0.0, 0.0, 0.0, 0.0),
-        ]
-    )
-    return {"DISPL": displ, "DISPX": dispx, "DISPY": dispy}
+    _check_grism(grism)
+    if order == 1:
+        along = _constant_rows(_ALONG_ORDER1)
+        displ = np.array([_normalised_to_raw(r) for r in _DISPL_ORDER1[grism]])
+        across = np.array([_normalised_to_raw(r) for r in _ACROSS_ORDER1[grism]])
+    else:
+        along = _constant_rows(_ALONG_ORDER2)
+        displ = _constant_rows(_DISPL_ORDER2)
+        across = _constant_rows(_ACROSS_ORDER2[grism])
+    if grism == "GRISMR":
+        return {"DISPL": displ, "DISPX": along, "DISPY": across}
+    return {"DISPL": displ, "DISPX": across, "DISPY": along}
 
 
 def evaluate_dispersion(coefficients, x0, y0, t):
@@ -202,7 +281,26 @@ def evaluate_dispersion(coefficients, x0, y0, t):
     return result
 
 
-def true_t_from_wavelength(order, x0, y0, wavelength_um):
+def trace_offsets(order, x0, y0, t, grism: str = GRISM):
+    """``(DISPX, DISPY, DISPL)`` of a demo grism at ``t``: offsets (pixels), wavelength (µm).
+
+    Parameters
+    ----------
+    order : int
+    x0, y0 : float or array_like
+        Direct-image position (0-based pixels).
+    t : float or array_like
+    grism : {"GRISMR", "GRISMC"}, optional
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+    """
+    coeffs = dispersion_coefficients(order, grism)
+    return tuple(evaluate_dispersion(coeffs[key], x0, y0, t) for key in ("DISPX", "DISPY", "DISPL"))
+
+
+def true_t_from_wavelength(order, x0, y0, wavelength_um, grism: str = GRISM):
     """Analytic inverse of the demo DISPL (a quadratic in ``t``): independent truth.
 
     Parameters
@@ -211,15 +309,17 @@ def true_t_from_wavelength(order, x0, y0, wavelength_um):
     x0, y0 : float
         Direct-image position (0-based pixels).
     wavelength_um : float or array_like
+    grism : {"GRISMR", "GRISMC"}, optional
 
     Returns
     -------
     numpy.ndarray
         The root of ``DISPL(t) = wavelength`` nearest the order's ``0..1`` range.
     """
-    c0, c1, c2 = (
-        evaluate_dispersion(row[None, :], x0, y0, 1.0) for row in dispersion_coefficients(order)["DISPL"]
-    )
+    rows = dispersion_coefficients(order, grism)["DISPL"]
+    c = [evaluate_dispersion(row[None, :], x0, y0, 1.0) for row in rows]
+    c0, c1 = c[0], c[1]
+    c2 = c[2] if len(c) > 2 else np.zeros_like(c0)
     lam = np.asarray(wavelength_um, dtype=float)
     # Stable form of the quadratic root: t = 2 (lam - c0) / (c1 + sqrt(c1^2 + 4 c2 (lam - c0))).
     d = lam - c0
@@ -227,7 +327,7 @@ def true_t_from_wavelength(order, x0, y0, wavelength_um):
 
 
 def filter_throughput(wavelength_um):
-    """Smooth F356W-like band pass (half-power points 3.14 and 3.98 micron).
+    """Smooth F356W-like band pass (half-power points 3.135 and 3.975 µm).
 
     Parameters
     ----------
@@ -240,17 +340,27 @@ def filter_throughput(wavelength_um):
         Transmission between 0 and ~0.9.
     """
     w = np.asarray(wavelength_um, dtype=float)
-    width = 0.018
-    blue = 0.5 * (1.0 + np.tanh((w - 3.14) / (2 * width)))
-    red = 0.5 * (1.0 - np.tanh((w - 3.98) / (2 * width)))
+    blue = 0.5 * (1.0 + np.tanh((w - 3.135) / 0.030))
+    red = 0.5 * (1.0 - np.tanh((w - 3.965) / 0.032))
     return 0.9 * blue * red
 
 
-def sensitivity(wavelength_um, order: int = 1):
+def _order1_shape(w):
+    """Grism efficiency rising toward the red across the band, times the band pass."""
+    return (1.0 + 0.93 * (w - 3.2)) * filter_throughput(w)
+
+
+_ORDER1_SHAPE_PEAK = float(np.max(_order1_shape(np.linspace(3.0, 4.2, 12001))))
+
+
+def sensitivity(wavelength_um, order: int = 1, grism: str = GRISM):
     """Demo grism sensitivity, in DN/s per erg/s/cm²/Å (per Å of spectrum).
 
     A source of flux density ``F_lambda`` gives ``F_lambda * S(lambda) * dlambda`` DN/s in
-    a pixel column that spans ``dlambda`` Å of its spectrum.
+    a pixel column that spans ``dlambda`` Å of its spectrum. Both demo grisms have the
+    same sensitivity. Order +1 rises from ~7e16 at 3.2 µm to its peak of ~1.19e17 near
+    3.85 µm and falls at the filter's red edge; order +2 peaks near 3.16 µm, about 30
+    times lower, and fades toward the red.
 
     Parameters
     ----------
@@ -258,19 +368,93 @@ def sensitivity(wavelength_um, order: int = 1):
         Wavelength in micron.
     order : int, optional
         Spectral order, 1 (default) or 2.
+    grism : {"GRISMR", "GRISMC"}, optional
 
     Returns
     -------
     numpy.ndarray
         Sensitivity, DN/s per (erg/s/cm²/Å).
     """
-    dispersion_coefficients(order)  # validates the order
+    dispersion_coefficients(order, grism)  # validates the order and the grism
     w = np.asarray(wavelength_um, dtype=float)
-    # Grism blaze: a gentle slope across the band, peaking near 3.75 micron in order 1.
-    blaze_peak = 3.75 if order == 1 else 3.45
-    blaze = np.exp(-0.5 * ((w - blaze_peak) / 0.75) ** 2)
-    efficiency = 1.0 if order == 1 else ORDER2_EFFICIENCY
-    return PEAK_SENSITIVITY_ORDER1 * efficiency * filter_throughput(w) / 0.9 * blaze
+    band = filter_throughput(w) / 0.9
+    if order == 1:
+        return PEAK_SENSITIVITY_ORDER1 * _order1_shape(w) / _ORDER1_SHAPE_PEAK
+    fade = np.exp(-(w - 3.16) / 0.25)
+    return PEAK_SENSITIVITY_ORDER2 * np.minimum(fade, 1.0) * band
+
+
+def aperture_fraction(half_height, source_sigma=0.0):
+    """Fraction of a source's light within ``±half_height`` pixels across the trace.
+
+    The cross-dispersion profile of a dispersed source is its own profile across the
+    dispersion (a Gaussian of ``source_sigma`` pixels; 0 for a point source) convolved
+    with the PSF (:data:`PSF_COMPONENTS`), so the fraction is a weighted sum of error
+    functions. This is the aperture correction a box extraction of that half-height needs.
+
+    Parameters
+    ----------
+    half_height : float
+        Aperture half-height, pixels.
+    source_sigma : float, optional
+        Gaussian sigma of the source across the dispersion, pixels.
+
+    Returns
+    -------
+    float
+    """
+    total = 0.0
+    for weight, sigma in PSF_COMPONENTS:
+        width = np.hypot(sigma, source_sigma)
+        total += weight * erf(half_height / (np.sqrt(2.0) * width))
+    return float(total)
+
+
+def sky_spectrum(wavelength_um):
+    """Relative surface brightness (F_lambda per pixel) of the demo sky: a zodiacal-like
+    spectrum rising gently toward the red at 3-4 µm (arbitrary normalisation)."""
+    w = np.asarray(wavelength_um, dtype=float)
+    return (w / 3.5) ** 1.5
+
+
+def dispersed_sky(grism: str = GRISM, level: float = 1.0):
+    """The sky of a WFSS exposure: the sky spectrum dispersed from the whole field.
+
+    Every position of the illuminated field (:data:`ILLUMINATED_FIELD`) disperses the sky
+    spectrum through the filter, so a pixel receives, at each wavelength, light from the
+    field position ``DISPX`` (or ``DISPY``) pixels before it. Where that position lies
+    outside the field, the wavelength is missing: the sky falls off toward the side the
+    spectra run to (high x for GRISMR, high y for GRISMC), where only the red end of the
+    spectrum still arrives. Order +1 only (order +2 of the field lands past the detector).
+
+    Parameters
+    ----------
+    grism : {"GRISMR", "GRISMC"}, optional
+    level : float, optional
+        The sky where the whole spectrum arrives (the plateau), DN/s per pixel.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``DETECTOR_SHAPE``
+        DN/s per pixel; constant across the dispersion.
+    """
+    axis = dispersion_axis(grism)
+    n = DETECTOR_SHAPE[1] if axis == "x" else DETECTOR_SHAPE[0]
+    t = np.linspace(-0.05, 1.05, 4401)
+    centre = _FIELD_CENTRE
+    dx, dy, lam = trace_offsets(1, centre, centre, t, grism)
+    along = dx if axis == "x" else dy
+    dlam_dt = np.gradient(lam, t) * 1e4
+    per_t = sky_spectrum(lam) * sensitivity(lam, 1, grism) * dlam_dt
+    pixel = np.arange(n, dtype=float)
+    source = pixel[:, None] - along[None, :]
+    lo, hi = ILLUMINATED_FIELD
+    inside = (source >= lo) & (source <= hi)
+    profile = np.trapezoid(np.where(inside, per_t[None, :], 0.0), t, axis=1)
+    profile = level * profile / np.trapezoid(per_t, t)
+    if axis == "x":
+        return np.broadcast_to(profile[None, :], DETECTOR_SHAPE).copy()
+    return np.broadcast_to(profile[:, None], DETECTOR_SHAPE).copy()
 
 
 def flat_field(seed: int = 1076):
@@ -370,19 +554,39 @@ def _common_meta(model, reftype, description):
     model.meta.instrument.channel = "LONG"
 
 
-def _write_specwcs(path):
+def _along_and_inverse(values):
+    """The offset along the dispersion, ``c0 + c1 t``, as a Polynomial1D, and its inverse."""
+    c0, c1 = (float(v) for v in values)
+    forward = models.Polynomial1D(1, c0=c0, c1=c1)
+    inverse = models.Polynomial1D(1, c0=-c0 / c1, c1=1.0 / c1)
+    return forward, inverse
+
+
+def _write_specwcs(path, grism):
+    """The specwcs of one grism, shaped like NIRCam's: per order, the offset along the
+    dispersion as one Polynomial1D of ``t`` with its inverse (``invdispx`` for GRISMR,
+    ``invdispy`` for GRISMC), DISPL and the offset across the dispersion as lists of
+    Polynomial2D of the field position, one per power of ``t``."""
     from stdatamodels.jwst.datamodels import NIRCAMGrismModel
 
-    displ, dispx, dispy = [], [], []
+    displ, dispx, dispy, inv_along = [], [], [], []
     for order in ORDERS:
-        coeffs = dispersion_coefficients(order)
+        coeffs = dispersion_coefficients(order, grism)
+        along_key, across_key = ("DISPX", "DISPY") if grism == "GRISMR" else ("DISPY", "DISPX")
+        forward, inverse = _along_and_inverse(coeffs[along_key][:, 0])
+        across = [_polynomial2d_from_row(r) for r in coeffs[across_key]]
         displ.append([_polynomial2d_from_row(r) for r in coeffs["DISPL"]])
-        dispx.append([_polynomial2d_from_row(r) for r in coeffs["DISPX"]])
-        dispy.append([_polynomial2d_from_row(r) for r in coeffs["DISPY"]])
+        inv_along.append(inverse)
+        if grism == "GRISMR":
+            dispx.append([forward])
+            dispy.append(across)
+        else:
+            dispx.append(across)
+            dispy.append([forward])
     with NIRCAMGrismModel(strict_validation=True) as model:
-        _common_meta(model, "specwcs", "Grism trace and dispersion polynomials.")
+        _common_meta(model, "specwcs", f"{grism} trace and dispersion polynomials.")
         model.meta.instrument.filter = FILTER
-        model.meta.instrument.pupil = GRISM
+        model.meta.instrument.pupil = grism
         model.meta.exposure.type = "NRC_WFSS"
         model.meta.input_units = u.micron
         model.meta.output_units = u.micron
@@ -390,9 +594,46 @@ def _write_specwcs(path):
         model.dispx = dispx
         model.dispy = dispy
         model.invdispl = None
-        model.invdispx = None
-        model.invdispy = None
+        model.invdispx = inv_along if grism == "GRISMR" else None
+        model.invdispy = inv_along if grism == "GRISMC" else None
         model.orders = list(ORDERS)
+        model.validate()
+        model.save(path)
+
+
+def _write_wavelengthrange(path):
+    """Wavelength limits of each order (what the pipeline's WFSS steps extract)."""
+    from stdatamodels.jwst.datamodels import WavelengthrangeModel
+
+    wrange = []
+    for order in ORDERS:
+        lam = evaluate_dispersion(dispersion_coefficients(order)["DISPL"], 1024, 1024, [0, 1])
+        wrange.append([order, FILTER, round(float(lam[0]), 3), round(float(lam[1]), 3)])
+    with WavelengthrangeModel(strict_validation=True) as model:
+        _common_meta(model, "wavelengthrange", "Wavelength range of each WFSS order.")
+        model.meta.exposure.type = "NRC_WFSS"
+        model.meta.exposure.p_exptype = "NRC_WFSS|NRC_TSGRISM|"
+        model.meta.instrument.filter = "N/A"
+        model.meta.instrument.pupil = "N/A"
+        model.meta.wavelength_units = "micron"
+        model.wavelengthrange = wrange
+        model.order = list(ORDERS)
+        model.extract_orders = [[FILTER, [1]]]
+        model.validate()
+        model.save(path)
+
+
+def _write_wfss_background(path, grism):
+    """The normalised shape of the dispersed sky (:func:`dispersed_sky`)."""
+    from stdatamodels.jwst.datamodels import WfssBkgModel
+
+    with WfssBkgModel(strict_validation=True) as model:
+        _common_meta(model, "bkg", f"Normalised {grism} WFSS background (dispersed sky).")
+        model.meta.instrument.filter = FILTER
+        model.meta.instrument.pupil = grism
+        model.meta.exposure.type = "NRC_WFSS"
+        set_full_frame(model.meta)
+        model.data = dispersed_sky(grism, level=1.0).astype(np.float32)
         model.validate()
         model.save(path)
 
@@ -454,8 +695,8 @@ def _write_wfss_photom(path):
 
     nelem = _SENS_GRID_UM.size
     rows = []
-    for order in ORDERS:
-        s = sensitivity(_SENS_GRID_UM, order)
+    for grism, order in ((g, o) for g in GRISMS for o in ORDERS):
+        s = sensitivity(_SENS_GRID_UM, order, grism)
         rel = relresponse_from_sensitivity(
             _SENS_GRID_UM * u.micron,
             s * SENSITIVITY_UNIT,
@@ -465,7 +706,7 @@ def _write_wfss_photom(path):
         rows.append(
             (
                 FILTER,
-                GRISM,
+                grism,
                 order,
                 WFSS_PHOTMJSR,
                 0.01 * WFSS_PHOTMJSR,
@@ -495,21 +736,105 @@ def _write_wfss_photom(path):
         model.meta.exposure.p_exptype = "NRC_WFSS|NRC_TSGRISM|"
         model.meta.photometry.pixelarea_steradians = PIXEL_AREA_SR
         model.meta.photometry.pixelarea_arcsecsq = PIXEL_SCALE_ARCSEC**2
-        model.phot_unit = "MJy/sr"
+        # The relresponse is per Angstrom of dispersion: the unit the pipeline's PhotomStep
+        # converts from (grismconf ignores it).
+        model.phot_unit = "MJy Angstrom s / (DN sr)"
         model.wave_unit = "micron"
         model.phot_table = table
         model.validate()
         model.save(path)
 
 
-#: File names of the reference files, by reference type.
+def encircled_energy(radius):
+    """Fraction of a point source's light within ``radius`` pixels (the demo PSF)."""
+    r = np.asarray(radius, dtype=float)
+    return sum(w * (1.0 - np.exp(-(r**2) / (2.0 * s**2))) for w, s in PSF_COMPONENTS)
+
+
+def _write_imaging_apcorr(path):
+    """Imaging aperture corrections (radii of given encircled energy of the demo PSF), which
+    the pipeline's SourceCatalogStep reads."""
+    from scipy.optimize import brentq
+    from stdatamodels.jwst.datamodels import NrcImgApcorrModel
+
+    rows = []
+    for fraction in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        radius = brentq(lambda r: encircled_energy(r) - fraction, 1e-3, 200.0)
+        rows.append((FILTER, "CLEAR", fraction, radius, 1.0 / fraction, 40.0, 50.0))
+    table = np.array(
+        rows,
+        dtype=[
+            ("filter", "S12"),
+            ("pupil", "S15"),
+            ("eefraction", "<f4"),
+            ("radius", "<f4"),
+            ("apcorr", "<f4"),
+            ("skyin", "<f4"),
+            ("skyout", "<f4"),
+        ],
+    )
+    with NrcImgApcorrModel(strict_validation=True) as model:
+        _common_meta(model, "apcorr", "Imaging aperture corrections of the demo PSF.")
+        model.meta.exposure.type = "NRC_IMAGE"
+        model.meta.exposure.p_exptype = "NRC_IMAGE|"
+        model.apcorr_table = table
+        model.validate()
+        model.save(path)
+
+
+def _write_abvega_offset(path):
+    """AB - Vega magnitude offset of the demo F356W (SourceCatalogStep reads it)."""
+    from astropy.table import Table
+    from stdatamodels.jwst.datamodels import ABVegaOffsetModel
+
+    with ABVegaOffsetModel(strict_validation=True) as model:
+        _common_meta(model, "abvegaoffset", "AB - Vega offset.")
+        model.abvega_offset = Table(
+            {"filter": [FILTER], "pupil": ["CLEAR"], "abvega_offset": np.array([1.83], dtype=np.float32)}
+        )
+        model.validate()
+        model.save(path)
+
+
+#: File names of the reference files, by role.
 REFERENCE_FILE_NAMES = {
     "specwcs": "demo_nircam_specwcs_grismr_f356w.asdf",
+    "specwcs_grismc": "demo_nircam_specwcs_grismc_f356w.asdf",
     "distortion": "demo_nircam_distortion_nrcalong.asdf",
     "flat": "demo_nircam_flat_nrcalong_f356w_clear.fits",
     "photom_imaging": "demo_nircam_photom_image_nrcalong.fits",
     "photom_wfss": "demo_nircam_photom_wfss_nrcalong.fits",
+    "wavelengthrange": "demo_nircam_wavelengthrange.asdf",
+    "bkg": "demo_nircam_wfssbkg_grismr_f356w.fits",
+    "bkg_grismc": "demo_nircam_wfssbkg_grismc_f356w.fits",
+    "apcorr": "demo_nircam_apcorr_image_nrcalong.fits",
+    "abvegaoffset": "demo_nircam_abvegaoffset_nrcalong.asdf",
 }
+
+
+def reference_files_for(grism: str, paths: dict) -> dict:
+    """The reference files of one grism exposure, by the pipeline's reference type.
+
+    Parameters
+    ----------
+    grism : {"GRISMR", "GRISMC"}
+    paths : dict
+        As returned by :func:`write_reference_files`.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        ``distortion``, ``specwcs``, ``flat``, ``photom``, ``wavelengthrange``, ``bkg``.
+    """
+    suffix = "" if _check_grism(grism) == "GRISMR" else "_grismc"
+    return {
+        "distortion": paths["distortion"],
+        "specwcs": paths["specwcs" + suffix],
+        "flat": paths["flat"],
+        "photom": paths["photom_wfss"],
+        "wavelengthrange": paths["wavelengthrange"],
+        "bkg": paths["bkg" + suffix],
+    }
 
 
 def write_reference_files(directory, *, flat_seed: int = 1076) -> dict[str, Path]:
@@ -526,16 +851,22 @@ def write_reference_files(directory, *, flat_seed: int = 1076) -> dict[str, Path
     Returns
     -------
     dict of str to pathlib.Path
-        Keys ``specwcs``, ``distortion``, ``flat``, ``photom_imaging``, ``photom_wfss``.
+        Keys as in :data:`REFERENCE_FILE_NAMES`.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = {key: directory / name for key, name in REFERENCE_FILE_NAMES.items()}
-    _write_specwcs(paths["specwcs"])
+    _write_specwcs(paths["specwcs"], "GRISMR")
+    _write_specwcs(paths["specwcs_grismc"], "GRISMC")
     _write_distortion(paths["distortion"])
     _write_flat(paths["flat"], flat_seed)
     _write_imaging_photom(paths["photom_imaging"])
     _write_wfss_photom(paths["photom_wfss"])
+    _write_wavelengthrange(paths["wavelengthrange"])
+    _write_wfss_background(paths["bkg"], "GRISMR")
+    _write_wfss_background(paths["bkg_grismc"], "GRISMC")
+    _write_imaging_apcorr(paths["apcorr"])
+    _write_abvega_offset(paths["abvegaoffset"])
     return paths
 
 
@@ -543,8 +874,14 @@ def _conf_row(values):
     return " ".join(f"{float(v):.12e}" for v in values)
 
 
-def write_grismconf_files(directory) -> Path:
-    """Write the demo grism as a plain grismconf ``.conf`` file plus sensitivity tables.
+def _conf_rows(key, name, rows):
+    """grismconf lines of one polynomial: a single coefficient where it is field-free."""
+    field_free = np.all(rows[:, 1:] == 0)
+    return [f"{key}_{name}_{k} {_conf_row(row[:1] if field_free else row)}" for k, row in enumerate(rows)]
+
+
+def write_grismconf_files(directory) -> dict[str, Path]:
+    """Write the demo grisms as plain grismconf ``.conf`` files plus sensitivity tables.
 
     Parameters
     ----------
@@ -553,47 +890,49 @@ def write_grismconf_files(directory) -> Path:
 
     Returns
     -------
-    pathlib.Path
-        Path of the ``.conf`` file; ``grismconf.Config(path)`` reads it.
+    dict of str to pathlib.Path
+        The ``.conf`` file of each grism (``"GRISMR"``, ``"GRISMC"``);
+        ``grismconf.Config(path)`` reads it.
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    conf_path = directory / "DEMO_NIRCAM_F356W_modA_R.conf"
-    lines = [
-        f"# {DEMO_LABEL}",
-        "# Grism configuration (Pirzkal & Ryan 2017 format) of the demo NIRCam LW module A",
-        f"# {GRISM} + {FILTER}. Offsets are in pixels, wavelengths in micron.",
-        "INSTRUMENT NIRCAM",
-        f"FILTER {FILTER}",
-        "CAMERA LONG",
-        "NAXIS 2048 2048",
-        "",
-    ]
-    for order in ORDERS:
-        name = f"{order:+d}"
-        coeffs = dispersion_coefficients(order)
-        lines.append(f"BEAM_{name} -10 1100")
-        lines.append(f"MMAG_EXTRACT_{name} 30")
-        lines.append(f"XRANGE_{name} -2000 200")
-        lines.append(f"YRANGE_{name} -20 20")
-        for key in ("DISPX", "DISPY", "DISPL"):
-            for k, row in enumerate(coeffs[key]):
-                lines.append(f"{key}_{name}_{k} {_conf_row(row)}")
-        sens_name = f"DEMO_NIRCAM_F356W_modA_R_order{order:+d}_sensitivity.fits"
-        lines.append(f"SENSITIVITY_{name} {sens_name}")
-        lines.append("")
-        columns = [
-            fits.Column(name="WAVELENGTH", format="D", unit="micron", array=_SENS_GRID_UM),
-            fits.Column(
-                name="SENSITIVITY",
-                format="D",
-                unit="DN/s per erg/s/cm2/Angstrom",
-                array=sensitivity(_SENS_GRID_UM, order),
-            ),
-            fits.Column(name="ERROR", format="D", array=0.01 * sensitivity(_SENS_GRID_UM, order)),
+    written = {}
+    for grism in GRISMS:
+        letter = grism[-1]
+        conf_path = directory / f"DEMO_NIRCAM_{FILTER}_modA_{letter}.conf"
+        lines = [
+            f"# {DEMO_LABEL}",
+            "# Grism configuration (Pirzkal & Ryan 2017 format) of the demo NIRCam LW module A",
+            f"# {grism} + {FILTER}. Offsets are in pixels, wavelengths in micron.",
+            "INSTRUMENT NIRCAM",
+            f"FILTER {FILTER}",
+            "CAMERA LONG",
+            "NAXIS 2048 2048",
+            "",
         ]
-        hdu = fits.BinTableHDU.from_columns(columns)
-        hdu.header["COMMENT"] = DEMO_LABEL
-        hdu.writeto(directory / sens_name, overwrite=True)
-    conf_path.write_text("\n".join(lines) + "\n")
-    return conf_path
+        for order in ORDERS:
+            name = f"{order:+d}"
+            coeffs = dispersion_coefficients(order, grism)
+            lines.append(f"BEAM_{name}")
+            for key in ("DISPX", "DISPY", "DISPL"):
+                lines += _conf_rows(key, name, coeffs[key])
+            sens_name = f"DEMO_NIRCAM_{FILTER}_modA_{letter}_order{order:+d}_sensitivity.fits"
+            lines.append(f"SENSITIVITY_{name} {sens_name}")
+            lines.append("")
+            sens = sensitivity(_SENS_GRID_UM, order, grism)
+            columns = [
+                fits.Column(name="WAVELENGTH", format="D", unit="micron", array=_SENS_GRID_UM),
+                fits.Column(
+                    name="SENSITIVITY",
+                    format="D",
+                    unit="DN/s per erg/s/cm2/Angstrom",
+                    array=sens,
+                ),
+                fits.Column(name="ERROR", format="D", array=0.01 * sens),
+            ]
+            hdu = fits.BinTableHDU.from_columns(columns)
+            hdu.header["COMMENT"] = DEMO_LABEL
+            hdu.writeto(directory / sens_name, overwrite=True)
+        conf_path.write_text("\n".join(lines) + "\n")
+        written[grism] = conf_path
+    return written
