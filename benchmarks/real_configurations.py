@@ -14,8 +14,8 @@ repository) and orders +1 and +2, prints one row of numbers:
 * ``entries`` and ``Å/px``: length of the box-extracted spectrum of a source at the
   detector centre and its median dispersion (one entry per column for GRISMR, per row
   for GRISMC; ~10 Å/px for order +1);
-* ``ratio(c)``: median recovered/true F_lambda at the centre, wherever the sensitivity is
-  above 20% of its peak;
+* ``ratio(c)``: median recovered/true F_lambda at the centre, wherever the sensitivity
+  is above 20% of its peak;
 * ``worst``: largest |recovered/true - 1| over the band interior, for a source at the
   centre and near each of the four edges (``n/a``: no interior on the detector), and
   how many of the five extractions raised an error;
@@ -61,7 +61,7 @@ def _error(err):
 
 
 def round_trip(config, order):
-    """Largest |lambda -> pixel -> lambda| in micron across the detector, or the error."""
+    """Largest |lambda -> pixel -> lambda| (micron) across the detector, or an error."""
     worst = 0.0
     errors = set()
     for x0 in POSITIONS:
@@ -104,7 +104,9 @@ def extraction_checks(config, order):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                box = trace.trace_bounding_box(config, order, x0, y0, real.BOX_HALF_HEIGHT)
+                box = trace.trace_bounding_box(
+                    config, order, x0, y0, real.BOX_HALF_HEIGHT
+                )
             got = ((box.x_min, box.x_max, box.y_min, box.y_max), box.clipped)
         except ValueError as err:
             got = None if "falls entirely off" in str(err) else "error"
@@ -155,7 +157,8 @@ def main():
                 round_trip(config, order), checks["entries"], checks["A/px"],
                 checks["ratio(c)"], checks["worst"], checks.get("boxes", "-"),
             ))
-    widths = [max(len(str(r[i])) for r in rows + [columns]) for i in range(len(columns))]
+    table = rows + [columns]
+    widths = [max(len(str(r[i])) for r in table) for i in range(len(columns))]
     line = " | ".join(f"{c:<{w}}" for c, w in zip(columns, widths))
     print(f"| {line} |")
     print("|" + "|".join("-" * (w + 2) for w in widths) + "|")

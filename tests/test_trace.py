@@ -31,8 +31,8 @@ from wfss_helpers.trace import (
     wavelength_to_pixel,
 )
 
-#: A column-dispersing order like NIRCam's GRISMC + F444W, module A (V9): DISPY linear in
-#: t, DISPX the cross-dispersion offset, which turns back at t ~ 0.42.
+#: A column-dispersing order like NIRCam's GRISMC + F444W, module A (V9): DISPY linear
+#: in t, DISPX the cross-dispersion offset, which turns back at t ~ 0.42.
 GRISMC_LIKE = {
     "DISPX": [[-44.04, -4.5e-4, 0.0], [-4.224, 0.0111, 0.0], [5.051, -0.01377, 0.0]],
     "DISPY": [[-166.33], [1364.54]],
@@ -41,7 +41,11 @@ GRISMC_LIKE = {
 #: A row-dispersing order toward -x, like NIRCam's GRISMR in module B.
 GRISMR_B_LIKE = {
     "DISPX": [[156.37], [-1344.62]],
-    "DISPY": [[-6.31, -0.0049, -0.0018], [-11.4, 0.0288, -0.0021], [5.02, -0.0329, 0.0139]],
+    "DISPY": [
+        [-6.31, -0.0049, -0.0018],
+        [-11.4, 0.0288, -0.0021],
+        [5.02, -0.0329, 0.0139],
+    ],
     "DISPL": [[3.817, -6.3e-6, 0.0], [1.3308, -1.1e-5, 0.0], [0.0154, 7e-7, 0.0]],
 }
 
@@ -83,20 +87,23 @@ def write_synthetic_conf(directory, name, polynomials, *, filter_line=None, peak
         fits.Column(name="WAVELENGTH", format="D", array=wave),
         fits.Column(name="SENSITIVITY", format="D", array=sens),
     ]
-    fits.BinTableHDU.from_columns(columns).writeto(directory / sens_name, overwrite=True)
+    table = fits.BinTableHDU.from_columns(columns)
+    table.writeto(directory / sens_name, overwrite=True)
     return directory / name
 
 
 @pytest.fixture(scope="module")
 def grismc_config(tmp_path_factory):
     directory = tmp_path_factory.mktemp("grismc_conf")
-    return load_grism_config(write_synthetic_conf(directory, "SYNTH_F444W_modA_C.conf", GRISMC_LIKE))
+    path = write_synthetic_conf(directory, "SYNTH_F444W_modA_C.conf", GRISMC_LIKE)
+    return load_grism_config(path)
 
 
 @pytest.fixture(scope="module")
 def grismr_b_config(tmp_path_factory):
     directory = tmp_path_factory.mktemp("grismr_b_conf")
-    return load_grism_config(write_synthetic_conf(directory, "SYNTH_F444W_modB_R.conf", GRISMR_B_LIKE))
+    path = write_synthetic_conf(directory, "SYNTH_F444W_modB_R.conf", GRISMR_B_LIKE)
+    return load_grism_config(path)
 
 
 @pytest.fixture(scope="module", params=["processed_file", "conf_file"])
@@ -188,7 +195,7 @@ def test_gwcs_wavelengths_agree_with_grismconf(demo):
     np.testing.assert_allclose(theirs.to_value(u.AA), ours.to_value(u.AA), atol=0.05)
 
 
-# --- GrismTrace: the dispersion axis and direction, exact unique inverses ---------------
+# --- GrismTrace: the dispersion axis and direction, exact unique inverses -----------
 
 
 def test_grism_trace_of_the_demo_matches_the_functions(config):
@@ -196,14 +203,16 @@ def test_grism_trace_of_the_demo_matches_the_functions(config):
     tr = GrismTrace(config, 1, x0, y0)
     assert tr.order == "+1" and tr.dispersion_axis == "x" and tr.cross_axis == "y"
     t = np.linspace(0, 1, 11)
-    np.testing.assert_array_equal(tr.position(t), dispersed_position(config, 1, x0, y0, t))
-    np.testing.assert_array_equal(tr.pixel(t), dispersed_position(config, 1, x0, y0, t)[0])
+    position = dispersed_position(config, 1, x0, y0, t)
+    np.testing.assert_array_equal(tr.position(t), position)
+    np.testing.assert_array_equal(tr.pixel(t), position[0])
     columns = tr.pixel(t)
-    np.testing.assert_allclose(tr.t_from_pixel(columns), t_from_column(config, 1, x0, y0, columns))
+    expected = t_from_column(config, 1, x0, y0, columns)
+    np.testing.assert_allclose(tr.t_from_pixel(columns), expected)
     assert tr.wavelength_range[0] < tr.wavelength_range[1]
     box = tr.bounding_box(10)
     assert box == trace_bounding_box(config, 1, x0, y0, 10)
-    assert GrismTrace(config, "+1", x0 * u.pix, y0) == tr  # frozen, comparable, normalised
+    assert GrismTrace(config, "+1", x0 * u.pix, y0) == tr  # frozen, comparable
 
 
 def test_column_dispersing_order(grismc_config):
@@ -214,10 +223,13 @@ def test_column_dispersing_order(grismc_config):
     rows = tr.pixel(t)
     np.testing.assert_allclose(rows, y0 + grismc_config.DISPY("+1", x0, y0, t))
     np.testing.assert_allclose(tr.t_from_pixel(rows), t, atol=1e-12)
-    np.testing.assert_allclose(tr.cross_position(t), x0 + grismc_config.DISPX("+1", x0, y0, t))
+    columns = x0 + grismc_config.DISPX("+1", x0, y0, t)
+    np.testing.assert_allclose(tr.cross_position(t), columns)
     # Dispersion per row: |dDISPL/dt| / |dDISPY/dt| (~9.8 A/px), not per column.
-    expected = np.abs(grismc_config.DDISPL("+1", x0, y0, t) / grismc_config.DDISPY("+1", x0, y0, t))
-    np.testing.assert_allclose(tr.angstrom_per_pixel(t).to_value(u.AA / u.pix), expected * 1e4)
+    dl = grismc_config.DDISPL("+1", x0, y0, t)
+    dy = grismc_config.DDISPY("+1", x0, y0, t)
+    angstrom = tr.angstrom_per_pixel(t).to_value(u.AA / u.pix)
+    np.testing.assert_allclose(angstrom, np.abs(dl / dy) * 1e4)
     assert 9 < np.median(tr.angstrom_per_pixel(t).value) < 11
 
 
@@ -230,7 +242,8 @@ def test_column_dispersing_round_trip(grismc_config, x0, y0, fraction):
     row = tr.pixel_at_wavelength(lam)
     x, y = tr.position_at_wavelength(lam * u.micron)
     assert y == pytest.approx(row, abs=1e-12)
-    assert tr.wavelength_at_pixel(row).to_value(u.micron) == pytest.approx(lam, abs=1e-12)
+    back = tr.wavelength_at_pixel(row).to_value(u.micron)
+    assert back == pytest.approx(lam, abs=1e-12)
     assert tr.centre_at_pixel(row) == pytest.approx(x, abs=1e-9)
 
 
@@ -248,9 +261,11 @@ def test_row_dispersing_toward_minus_x(grismr_b_config):
     lam = np.linspace(*tr.wavelength_range.value, 9)
     columns = tr.pixel_at_wavelength(lam)
     assert np.all(np.diff(columns) < 0)  # redder is further toward -x
-    np.testing.assert_allclose(column_to_wavelength(grismr_b_config, 1, 1500.0, 1000.0, columns).value, lam, atol=1e-12)
+    back = column_to_wavelength(grismr_b_config, 1, 1500.0, 1000.0, columns)
+    np.testing.assert_allclose(back.value, lam, atol=1e-12)
     box = tr.bounding_box(10)
-    assert box.x_min == int(np.floor(columns.min() + 0.5)) and box.x_max == int(np.floor(columns.max() + 0.5))
+    assert box.x_min == int(np.floor(columns.min() + 0.5))
+    assert box.x_max == int(np.floor(columns.max() + 0.5))
 
 
 def test_inverse_of_a_polynomial_that_turns_back(grismc_config):
@@ -263,10 +278,12 @@ def test_inverse_of_a_polynomial_that_turns_back(grismc_config):
         return grismc_config.DDISPX("+1", 1024.0, 1024.0, t) * np.ones_like(t)
 
     target = dispx(np.array([0.1, 0.9]))
-    with pytest.raises(NonMonotonicDispersionError, match=r"turns back near t = 0\.[34].*narrow t_range"):
+    message = r"turns back near t = 0\.[34].*narrow t_range"
+    with pytest.raises(NonMonotonicDispersionError, match=message):
         invert_dispersion(dispx, ddispx, target)
     # On one side of the turning point the inverse is unique, and exact.
-    np.testing.assert_allclose(invert_dispersion(dispx, ddispx, target[1:], t_range=(0.5, 1.0)), [0.9], atol=1e-12)
+    one_side = invert_dispersion(dispx, ddispx, target[1:], t_range=(0.5, 1.0))
+    np.testing.assert_allclose(one_side, [0.9], atol=1e-12)
     # Along the dispersion (DISPY) the trace picks the right polynomial by itself.
     assert tr.t_from_pixel(tr.pixel(0.9)) == pytest.approx(0.9, abs=1e-12)
 
@@ -279,11 +296,12 @@ def test_inverse_checks_beyond_the_range():
     def df(t):
         return 2 * (t - 1.5)
 
-    np.testing.assert_allclose(invert_dispersion(f, df, [f(0.2), f(1.2)]), [0.2, 1.2], atol=1e-12)
+    roots = invert_dispersion(f, df, [f(0.2), f(1.2)])
+    np.testing.assert_allclose(roots, [0.2, 1.2], atol=1e-12)
     with pytest.raises(ValueError, match="did not converge|turns back"):
         invert_dispersion(f, df, [-0.5])  # below the minimum: no root at all
     with pytest.raises(NonMonotonicDispersionError, match="turns back"):
-        invert_dispersion(f, df, [f(1.7)], t_guess=1.7)  # the root past the turning point
+        invert_dispersion(f, df, [f(1.7)], t_guess=1.7)  # past the turning point
 
 
 def test_column_dispersing_box_and_wavelength_map(grismc_config):
@@ -293,7 +311,8 @@ def test_column_dispersing_box_and_wavelength_map(grismc_config):
     x, y = tr.position(np.linspace(0, 1, 1000))
     # The margin goes across the dispersion: columns; the rows span the trace.
     assert box.x_min <= x.min() - 12 + 0.5 and x.max() + 12 - 0.5 <= box.x_max
-    assert box.y_min == int(np.floor(y.min() + 0.5)) and box.y_max == int(np.floor(y.max() + 0.5))
+    assert box.y_min == int(np.floor(y.min() + 0.5))
+    assert box.y_max == int(np.floor(y.max() + 0.5))
     assert box.shape[0] > 1000 > box.shape[1]
     wmap = tr.wavelength_map(box)
     assert wmap.shape == box.shape
@@ -305,6 +324,7 @@ def test_column_dispersing_box_and_wavelength_map(grismc_config):
 
 def test_configuration_origin(grismc_config, grismr_b_config, config, demo):
     assert configuration_origin(grismc_config).describe() == "F444W/GRISMC"
-    assert configuration_origin(GrismTrace(grismr_b_config, 1, 5.0, 5.0)).pupil == "GRISMR"
+    trace_b = GrismTrace(grismr_b_config, 1, 5.0, 5.0)
+    assert configuration_origin(trace_b).pupil == "GRISMR"
     origin = configuration_origin(load_grism_config(demo.wfss_cal))
     assert origin.filter and origin.pupil and origin.source.endswith(demo.wfss_cal.name)

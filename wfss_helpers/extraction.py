@@ -10,18 +10,19 @@ The steps, as in the seed notebook, but computed only inside the source's boundi
    aperture** across it, its uncertainty from ERR (plus the background's), and the
    pixel's **wavelength** and **dispersion** from the trace polynomials.
 
-The dispersion axis comes from the configuration (:class:`~wfss_helpers.trace.GrismTrace`):
-for GRISMR the spectrum has one entry per detector *column* and the aperture spans rows;
-for GRISMC one entry per detector *row*, and the aperture spans columns.
+The dispersion axis comes from the configuration
+(:class:`~wfss_helpers.trace.GrismTrace`): for GRISMR the spectrum has one entry per
+detector *column* and the aperture spans rows; for GRISMC one entry per detector *row*,
+and the aperture spans columns.
 
-Two apertures are offered. ``half_height=None`` sums the whole height of the box (across
-the dispersion), the seed notebook's column collapse: it is right only if the trace is
-straight along the box. A number follows the trace: at each pixel along the dispersion it
-sums the pixels within ``half_height`` of the trace centre, with fractional weights at the
-edges.
+Two apertures are offered. ``half_height=None`` sums the whole height of the box
+(across the dispersion), the seed notebook's column collapse: it is right only if the
+trace is straight along the box. A number follows the trace: at each pixel along the
+dispersion it sums the pixels within ``half_height`` of the trace centre, with
+fractional weights at the edges.
 
-An entry whose aperture contains a bad pixel (NaN, or flagged ``DO_NOT_USE`` in DQ) has no
-unbiased box sum: it is returned masked, with NaN values.
+An entry whose aperture contains a bad pixel (NaN, or flagged ``DO_NOT_USE`` in DQ) has
+no unbiased box sum: it is returned masked, with NaN values.
 """
 
 from __future__ import annotations
@@ -151,9 +152,9 @@ class BoxExtraction:
             grism = "GRISMR" if self.dispersion_axis == "x" else "GRISMC"
             along = "columns" if self.dispersion_axis == "x" else "rows"
             raise AttributeError(
-                f"This extraction disperses along {self.dispersion_axis} ({grism}): its "
-                f"entries are detector {along}, so it has no .{name}. Use .pixel (the "
-                f"{along}) and {instead}."
+                f"This extraction disperses along {self.dispersion_axis} ({grism}): "
+                f"its entries are detector {along}, so it has no .{name}. Use .pixel "
+                f"(the {along}) and {instead}."
             )
 
     @property
@@ -339,8 +340,8 @@ def _background_level(background):
         level = np.nan
     if isinstance(background, (str, bytes, bool)) or not np.isfinite(level):
         raise ValueError(
-            "background must be one finite level in DN/s per pixel (or None to estimate "
-            f"it), got {background!r}."
+            "background must be one finite level in DN/s per pixel (or None to "
+            f"estimate it), got {background!r}."
         )
     return level
 
@@ -355,9 +356,10 @@ def _check_grism(trace, exposure):
     if expected is not None and expected != trace.dispersion_axis:
         raise ExposureMismatchError(
             f"The exposure {name} was taken with {pupil}, which disperses along "
-            f"{expected}, but this grism configuration disperses {trace._describe()} along "
-            f"{trace.dispersion_axis}: it is the configuration of the other grism. Load "
-            "the configuration of this exposure (load_grism_config(<its _cal.fits>))."
+            f"{expected}, but this grism configuration disperses {trace._describe()} "
+            f"along {trace.dispersion_axis}: it is the configuration of the other "
+            "grism. Load the configuration of this exposure (load_grism_config(<its "
+            "_cal.fits>))."
         )
 
 
@@ -447,13 +449,15 @@ def box_extract(
         )
     _check_grism(trace, exposure)
     data = np.asarray(data)
-    bbox = trace.bounding_box(box_half_height, t_range=t_range, detector_shape=data.shape)
+    bbox = trace.bounding_box(
+        box_half_height, t_range=t_range, detector_shape=data.shape
+    )
     along = trace.dispersion_axis
     if bbox.clipped:
         warnings.warn(
             f"The bounding box of the order {trace.order} trace of the source at "
-            f"({trace.x0:.1f}, {trace.y0:.1f}) runs past the detector edge; extracting the "
-            f"part on the detector (columns {bbox.x_min}..{bbox.x_max}, rows "
+            f"({trace.x0:.1f}, {trace.y0:.1f}) runs past the detector edge; extracting "
+            f"the part on the detector (columns {bbox.x_min}..{bbox.x_max}, rows "
             f"{bbox.y_min}..{bbox.y_max}).",
             stacklevel=2,
         )
@@ -464,7 +468,7 @@ def box_extract(
     bad = bad_pixel_mask(sci, cut_err, cut_dq)
     var = cut_err**2 if cut_err is not None else np.zeros_like(sci)
     if along == "y":
-        # GRISMC: work on the transposed cutout, so that axis 1 runs along the dispersion.
+        # GRISMC: work on the transposed cutout, so that axis 1 runs along dispersion.
         sci, var, bad = sci.T, var.T, bad.T
     n_cross = data.shape[0] if along == "x" else data.shape[1]
 
@@ -488,13 +492,13 @@ def box_extract(
     entry_bad = np.any(bad & in_aperture, axis=0)
     if half_height is not None:
         # An aperture cut by the detector edge would be summed short: mask it.
-        entry_bad |= (centre - half_height < -0.5) | (centre + half_height > n_cross - 0.5)
+        off = (centre - half_height < -0.5) | (centre + half_height > n_cross - 0.5)
+        entry_bad |= off
     clean = np.where(bad, 0.0, sci - bkg.median)
     rate = np.sum(weights * clean, axis=0)
     n_pixels = np.sum(weights, axis=0)
-    variance = (
-        np.sum(weights**2 * np.where(bad, 0.0, var), axis=0) + (n_pixels * bkg.median_error) ** 2
-    )
+    variance = np.sum(weights**2 * np.where(bad, 0.0, var), axis=0)
+    variance += (n_pixels * bkg.median_error) ** 2
     rate = np.where(entry_bad, np.nan, rate)
     rate_err = np.where(entry_bad, np.nan, np.sqrt(variance))
 
@@ -542,7 +546,7 @@ def wavelength_map(config, order=None, x0=None, y0=None, bbox=None):
         order, bbox = None, order  # wavelength_map(trace, bbox)
     if not isinstance(bbox, BoundingBox):
         raise TypeError(
-            "bbox must be a BoundingBox (from trace_bounding_box or extraction.bbox), got "
-            f"{type(bbox).__name__}."
+            "bbox must be a BoundingBox (from trace_bounding_box or extraction.bbox), "
+            f"got {type(bbox).__name__}."
         )
     return _as_trace(config, order, x0, y0).wavelength_map(bbox)

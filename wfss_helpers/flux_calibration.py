@@ -174,10 +174,13 @@ def _check_extraction(extraction, config):
             "wfss_helpers.trace.load_grism_config(path)."
         )
     if extraction.pixel.size == 0:
-        raise ValueError("This extraction has no pixels; there is nothing to calibrate.")
+        raise ValueError(
+            "This extraction has no pixels; there is nothing to calibrate."
+        )
     if extraction.trace is not None and extraction.trace.config is not config:
         origin = configuration_origin(extraction.trace.config)
-        check_exposure_matches(origin.filter, origin.pupil, config, "that was extracted")
+        extracted = "that was extracted"
+        check_exposure_matches(origin.filter, origin.pupil, config, extracted)
     return config
 
 
@@ -189,7 +192,7 @@ def flambda_arrays(extraction, config=None, *, min_relative_sensitivity=1e-2):
     ----------
     extraction : `~wfss_helpers.extraction.BoxExtraction`
     config : grismconf.Config or `~wfss_helpers.trace.GrismTrace`, optional
-        Provides the sensitivity; default the configuration the extraction was made with.
+        Provides the sensitivity; default the configuration of the extraction.
     min_relative_sensitivity : float, optional
         Entries where the sensitivity is below this fraction of its peak are masked.
 
@@ -220,8 +223,8 @@ def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
     """Turn a box-extracted count-rate spectrum into F_lambda.
 
     Each entry (a detector column for GRISMR, a row for GRISMC) holds
-    ``rate = F_lambda * S(lambda) * dlambda`` where ``dlambda`` is the wavelength span of
-    that pixel along the dispersion (the dispersion in Å/pixel), so
+    ``rate = F_lambda * S(lambda) * dlambda`` where ``dlambda`` is the wavelength span
+    of that pixel along the dispersion (the dispersion in Å/pixel), so
 
     .. math:: F_\\lambda = \\frac{\\mathrm{rate}}{S(\\lambda)\\,d\\lambda}.
 
@@ -244,7 +247,7 @@ def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
     Raises
     ------
     wfss_helpers.trace.ExposureMismatchError
-        If ``config`` is for another filter or grism than the extraction's configuration.
+        If ``config`` is for another filter or grism than the extraction's.
     """
     from astropy.nddata import StdDevUncertainty
     from specutils import Spectrum

@@ -253,7 +253,13 @@ def _check_reference_instruments(rate, reference_files, wfss):
     exposure's FILTER/PUPIL makes PhotomStep warn and leave the data in DN/s, yet record
     ``S_PHOTOM = COMPLETE``. Refuse such a set before running anything.
     """
-    from .trace import ExposureMismatchError, _clean, _photom_rows, _reference_instrument
+    from .trace import (
+        ExposureMismatchError,
+        _clean,
+        _describe_rows,
+        _photom_rows,
+        _reference_instrument,
+    )
 
     if reference_files is None:
         return
@@ -281,12 +287,11 @@ def _check_reference_instruments(rate, reference_files, wfss):
     photom = reference_files.get("photom")
     rows = _photom_rows(Path(photom).expanduser()) if photom else None
     if rows is not None and not any(f == filter_ and p == pupil for f, p, _ in rows):
-        from .trace import _describe_rows
-
         raise ExposureMismatchError(
-            f"The photom reference file {Path(photom).name} has no row for FILTER={filter_}, "
-            f"PUPIL={pupil}, the filter and pupil of {name} (it has {_describe_rows(rows)}): "
-            f"PhotomStep would leave the data uncalibrated. {help_}"
+            f"The photom reference file {Path(photom).name} has no row for "
+            f"FILTER={filter_}, PUPIL={pupil}, the filter and pupil of {name} (it has "
+            f"{_describe_rows(rows)}): PhotomStep would leave the data uncalibrated. "
+            f"{help_}"
         )
 
 
@@ -310,11 +315,11 @@ def _check_photom_applied(model):
             f"PUPIL={pupil} (it has {_describe_rows(rows)})."
         )
     raise ExposureMismatchError(
-        f"PhotomStep did not convert {model.meta.filename or 'the image'} to MJy/sr: BUNIT "
-        f"is still {model.meta.bunit_data!r} although S_PHOTOM = "
-        f"{model.meta.cal_step.photom!r}.{reason} Give the photom reference file of the "
-        f"exposure's filter ({filter_}/{pupil}), or reference_files=None to let CRDS "
-        "choose. Nothing was written."
+        f"PhotomStep did not convert {model.meta.filename or 'the image'} to MJy/sr: "
+        f"BUNIT is still {model.meta.bunit_data!r} although S_PHOTOM = "
+        f"{model.meta.cal_step.photom!r}.{reason} Give the photom reference file of "
+        f"the exposure's filter ({filter_}/{pupil}), or reference_files=None to let "
+        "CRDS choose. Nothing was written."
     )
 
 

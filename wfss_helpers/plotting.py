@@ -82,7 +82,10 @@ def plot_trace(
     x, y = trace.position(t)
     lam = trace.wavelength(t).to_value(u.micron)
     points = ax.scatter(x, y, c=lam, cmap=cmap, s=scatter_kwargs.pop("s", 4), **scatter_kwargs)
-    ax.plot([trace.x0], [trace.y0], marker="*", color="k", ms=10, ls="none", label="source (undispersed)")
+    ax.plot(
+        [trace.x0], [trace.y0], marker="*", color="k", ms=10, ls="none",
+        label="source (undispersed)",
+    )
     if colorbar:
         ax.figure.colorbar(points, ax=ax, label="wavelength [micron]")
     ax.set_xlabel("x (detector column)")
@@ -96,12 +99,13 @@ def _cutout_orientation(extraction, trace):
 
     if extraction is not None and not isinstance(extraction, BoxExtraction):
         raise TypeError(
-            f"extraction must be a BoxExtraction (from box_extract), got {type(extraction).__name__}."
+            "extraction must be a BoxExtraction (from box_extract), got "
+            f"{type(extraction).__name__}."
         )
     if trace is not None and not isinstance(trace, GrismTrace):
         raise TypeError(
-            "trace must be a GrismTrace (wfss_helpers.trace.GrismTrace(config, order, x0, y0)), "
-            f"got {type(trace).__name__}."
+            "trace must be a GrismTrace (wfss_helpers.trace.GrismTrace(config, "
+            f"order, x0, y0)), got {type(trace).__name__}."
         )
     if trace is None and extraction is not None:
         trace = extraction.trace
@@ -148,22 +152,30 @@ def plot_cutout(cutout, bbox, *, extraction=None, trace=None, ax=None, title=Non
         )
     axis, reversed_ = _cutout_orientation(extraction, trace)
     ax = _axes(ax)
+    columns = (bbox.x_min - 0.5, bbox.x_max + 0.5)
+    rows = (bbox.y_min - 0.5, bbox.y_max + 0.5)
     if axis == "x":
         image = np.asarray(cutout)
-        extent = (bbox.x_min - 0.5, bbox.x_max + 0.5, bbox.y_min - 0.5, bbox.y_max + 0.5)
+        extent = columns + rows
         xlabel, ylabel = "x (detector column)", "y (detector row)"
         note = None
     else:
         image = np.asarray(cutout).T
-        extent = (bbox.y_min - 0.5, bbox.y_max + 0.5, bbox.x_min - 0.5, bbox.x_max + 0.5)
+        extent = rows + columns
         xlabel, ylabel = "y (detector row, dispersion axis)", "x (detector column)"
         note = "GRISMC: transposed, dispersion along y runs left to right"
-    ax.imshow(image, origin="lower", extent=extent, norm=image_norm(image), cmap="gray_r", aspect="auto")
+    ax.imshow(
+        image, origin="lower", extent=extent, norm=image_norm(image), cmap="gray_r",
+        aspect="auto",
+    )
     if reversed_:
-        ax.invert_xaxis()  # larger pixel numbers on the left: wavelength grows to the right
+        ax.invert_xaxis()  # larger pixels on the left: wavelength grows to the right
         xlabel += ", decreasing"
     if extraction is not None:
-        ax.plot(extraction.pixel, extraction.trace_centre, color="C1", lw=1, label="trace centre")
+        ax.plot(
+            extraction.pixel, extraction.trace_centre, color="C1", lw=1,
+            label="trace centre",
+        )
         if extraction.half_height is not None:
             for sign in (-1, 1):
                 edge = extraction.trace_centre + sign * extraction.half_height
@@ -172,7 +184,8 @@ def plot_cutout(cutout, bbox, *, extraction=None, trace=None, ax=None, title=Non
     ax.set_xlabel(f"{xlabel}; wavelength increases to the right")
     ax.set_ylabel(ylabel)
     if title or note:
-        ax.set_title(" ".join(part for part in (title, f"({note})" if note else None) if part))
+        parts = (title, f"({note})" if note else None)
+        ax.set_title(" ".join(part for part in parts if part))
     return ax
 
 

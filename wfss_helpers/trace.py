@@ -14,9 +14,9 @@ and finds which axis is which, so that everything built on it (bounding box, ape
 wavelength map, extraction, flux calibration, plots) follows the dispersion.
 
 Going from a pixel to a wavelength needs the *inverse*, e.g. ``t = INVDISPX(dx)`` then
-``DISPL(t)`` for GRISMR, ``t = INVDISPY(dy)`` for GRISMC. grismconf evaluates inverses of
-polynomials of degree two or more by linear interpolation over 40 samples of ``t``; the
-functions here refine that with Newton's method on the forward polynomial and its
+``DISPL(t)`` for GRISMR, ``t = INVDISPY(dy)`` for GRISMC. grismconf evaluates inverses
+of polynomials of degree two or more by linear interpolation over 40 samples of ``t``;
+the functions here refine that with Newton's method on the forward polynomial and its
 derivative, so that forward and inverse agree to ~1e-10, and they first check that the
 polynomial is monotonic over the range of ``t`` asked, so that the inverse is unique
 (see :func:`invert_dispersion`).
@@ -164,8 +164,8 @@ def configuration_origin(config) -> ConfigurationOrigin:
 
     :func:`load_grism_config` records them (from the WFSS file's header, or from a
     ``.conf`` file's ``FILTER``/``PUPIL`` keywords or its name, e.g.
-    ``NIRCAM_F444W_modB_C.conf``). The extraction and flux calibration use them to refuse
-    an exposure of another filter or grism.
+    ``NIRCAM_F444W_modB_C.conf``). The extraction and flux calibration use them to
+    refuse an exposure of another filter or grism.
 
     Parameters
     ----------
@@ -175,7 +175,8 @@ def configuration_origin(config) -> ConfigurationOrigin:
     -------
     ConfigurationOrigin
     """
-    config = getattr(config, "config", config) if isinstance(config, GrismTrace) else config
+    if isinstance(config, GrismTrace):
+        config = config.config
     recorded = getattr(config, "wfss_helpers_origin", None)
     if isinstance(recorded, ConfigurationOrigin):
         return recorded
@@ -203,12 +204,13 @@ def check_exposure_matches(exposure_filter, exposure_pupil, config, exposure_nam
     ]
     if differ:
         source = f" ({Path(origin.source).name})" if origin.source else ""
+        keywords = " and ".join(key.upper() for key in differ)
         raise ExposureMismatchError(
             f"The exposure {exposure_name} was taken with {exposure.describe()} "
             f"(FILTER/PUPIL) but the grism configuration{source} is for "
-            f"{origin.describe()}: their {' and '.join(k.upper() for k in differ)} differ. "
-            "Load the configuration of this exposure: load_grism_config(<its _cal.fits>), "
-            "or the .conf file of its filter and grism."
+            f"{origin.describe()}: their {keywords} differ. Load the configuration of "
+            "this exposure: load_grism_config(<its _cal.fits>), or the .conf file of "
+            "its filter and grism."
         )
 
 
@@ -238,7 +240,7 @@ def _describe_rows(rows):
 
 
 def _reference_instrument(path):
-    """``(FILTER, PUPIL)`` a reference file is for (FITS header or ASDF meta), or None."""
+    """``(FILTER, PUPIL)`` of a reference file (FITS header or ASDF meta), or None."""
     try:
         with open(path, "rb") as fh:
             start = fh.read(9)
@@ -257,22 +259,22 @@ def _reference_instrument(path):
 
 
 def _check_wfss_references(path: Path, header, photom_file: Path):
-    """The WFSS file's trace (specwcs) and sensitivity (photom) must be for its filter."""
+    """The trace (specwcs) and sensitivity (photom) must be for the file's filter."""
     from .crds_config import local_reference_file
 
     filter_, pupil = _clean(header.get("FILTER")), _clean(header.get("PUPIL"))
     specwcs = local_reference_file(header.get("R_SPCWCS"), also_in=(path.parent,))
     made_for = _reference_instrument(specwcs) if specwcs is not None else None
-    if made_for is not None and (
-        (made_for[0] and made_for[0] != filter_) or (made_for[1] and made_for[1] != pupil)
+    if made_for is not None and any(
+        made and made != own for made, own in zip(made_for, (filter_, pupil))
     ):
         raise ExposureMismatchError(
-            f"{path.name} says FILTER={filter_}, PUPIL={pupil}, but its trace was built "
-            f"from the specwcs reference file {specwcs.name}, which is for "
-            f"{made_for[0]}/{made_for[1]}: the header and the calibration do not match (was "
-            "FILTER or PUPIL edited, or the file calibrated with another filter's "
-            "references?). Re-run wfss_helpers.pipeline.calibrate_wfss on the _rate.fits "
-            "file with the reference files of its filter and grism (or "
+            f"{path.name} says FILTER={filter_}, PUPIL={pupil}, but its trace was "
+            f"built from the specwcs reference file {specwcs.name}, which is for "
+            f"{made_for[0]}/{made_for[1]}: the header and the calibration do not match "
+            "(was FILTER or PUPIL edited, or the file calibrated with another filter's "
+            "references?). Re-run wfss_helpers.pipeline.calibrate_wfss on the "
+            "_rate.fits file with the reference files of its filter and grism (or "
             "reference_files=None to let CRDS choose)."
         )
     rows = _photom_rows(photom_file)
@@ -282,8 +284,8 @@ def _check_wfss_references(path: Path, header, photom_file: Path):
             f"reference file {photom_file.name} has no row for that: it has "
             f"{_describe_rows(rows)}. The exposure and the reference file do not match "
             "(was FILTER or PUPIL edited, or the file calibrated with another filter's "
-            "references?). Re-run wfss_helpers.pipeline.calibrate_wfss on the _rate.fits "
-            "file with the WFSS photom file of its filter and grism (or "
+            "references?). Re-run wfss_helpers.pipeline.calibrate_wfss on the "
+            "_rate.fits file with the WFSS photom file of its filter and grism (or "
             "reference_files=None)."
         )
     return filter_, pupil
@@ -349,13 +351,14 @@ def load_grism_config(path):
         found = local_reference_file(photom_name, also_in=(path.parent, Path.cwd()))
         if found is None:
             raise FileNotFoundError(
-                f"The sensitivity reference file {photom_name!r} named in {path.name} is "
-                "not on this machine (looked beside the file, in the working directory and in "
-                "$CRDS_PATH/references/jwst/nircam). Re-run the Photom step with CRDS online "
-                "so that CRDS downloads it, or copy it beside the WFSS file."
+                f"The sensitivity reference file {photom_name!r} named in {path.name} "
+                "is not on this machine (looked beside the file, in the working "
+                "directory and in $CRDS_PATH/references/jwst/nircam). Re-run the "
+                "Photom step with CRDS online so that CRDS downloads it, or copy it "
+                "beside the WFSS file."
             )
-        # grismconf opens the name minus "crds://": an absolute path from anywhere, a bare
-        # file name from the working directory, so run it where the file is.
+        # grismconf opens the name minus "crds://": an absolute path from anywhere, a
+        # bare file name from the working directory, so run it where the file is.
         absolute = Path(str(photom_name).removeprefix("crds://")).is_absolute()
         workdir = Path.cwd() if absolute else found.parent
         filter_, pupil = _check_wfss_references(path, header, found)
@@ -379,13 +382,16 @@ def load_grism_config(path):
                 if not is_fits:
                     raise
                 raise ExposureMismatchError(
-                    f"The sensitivity reference file named in {path.name} has no row for one "
-                    f"of the orders of its trace (FILTER={header.get('FILTER')}, "
-                    f"PUPIL={header.get('PUPIL')}): the exposure and its reference files do "
-                    "not match. Re-run wfss_helpers.pipeline.calibrate_wfss on the _rate.fits "
-                    "file with the WFSS photom file of its filter and grism."
+                    f"The sensitivity reference file named in {path.name} has no row "
+                    f"for one of the orders of its trace (FILTER={header.get('FILTER')}"
+                    f", PUPIL={header.get('PUPIL')}): the exposure and its reference "
+                    "files do not match. Re-run wfss_helpers.pipeline.calibrate_wfss "
+                    "on the _rate.fits file with the WFSS photom file of its filter "
+                    "and grism."
                 ) from None
-    config.wfss_helpers_origin = origin if origin is not None else _origin_from_conf(config)
+    if origin is None:
+        origin = _origin_from_conf(config)
+    config.wfss_helpers_origin = origin
     return config
 
 
@@ -438,7 +444,8 @@ def _sign_changes(t, slope):
     points = []
     for i in turning:
         s0, s1 = slope[i], slope[i + 1]
-        points.append(float(t[i] if s0 == s1 else t[i] + (t[i + 1] - t[i]) * s0 / (s0 - s1)))
+        step = 0.0 if s0 == s1 else (t[i + 1] - t[i]) * s0 / (s0 - s1)
+        points.append(float(t[i] + step))
     return points
 
 
@@ -449,21 +456,23 @@ def _require_monotonic(derivative, span, what, sign=None):
     turning = _sign_changes(t, slope)
     this_sign = float(np.sign(slope[np.argmax(np.abs(slope))]))
     if turning or (sign is not None and this_sign != sign):
-        where = f"near t = {turning[0]:.3f}" if turning else f"between t = {span[0]:.3f}"
-        if not turning:
-            where += f" and {span[1]:.3f}"
+        if turning:
+            where = f"near t = {turning[0]:.3f}"
+        else:
+            where = f"between t = {span[0]:.3f} and {span[1]:.3f}"
         raise NonMonotonicDispersionError(
-            f"{what} turns back {where}, within t = {span[0]:.3f}..{span[1]:.3f}: there one "
-            "value matches two values of t, so its inverse is not unique. If this is the "
-            "cross-dispersion axis (GRISMR disperses along x, GRISMC along y), invert the "
-            "other one: wfss_helpers.trace.GrismTrace picks the dispersion axis for you. "
-            "Otherwise narrow t_range to one side of the turning point."
+            f"{what} turns back {where}, within t = {span[0]:.3f}..{span[1]:.3f}: "
+            "there one value matches two values of t, so its inverse is not unique. If "
+            "this is the cross-dispersion axis (GRISMR disperses along x, GRISMC along "
+            "y), invert the other one: wfss_helpers.trace.GrismTrace picks the "
+            "dispersion axis for you. Otherwise narrow t_range to one side of the "
+            "turning point."
         )
     return this_sign
 
 
 def _initial_guess(target, t, f, slope):
-    """Linear interpolation of a monotonic sampled ``f(t)``, extrapolated at the ends."""
+    """Linear interpolation of a monotonic sampled ``f(t)``, extrapolated beyond."""
     order = np.argsort(f)
     guess = np.interp(target, f[order], t[order])
     below, above = target < f[order][0], target > f[order][-1]
@@ -539,14 +548,16 @@ def invert_dispersion(
         slope = derivative(t) * np.ones_like(t)
         if np.any(slope == 0) or not np.all(np.isfinite(slope)):
             raise NonMonotonicDispersionError(
-                f"{what} has a turning point where it is inverted; it cannot be inverted there."
+                f"{what} has a turning point where it is inverted; it cannot be "
+                "inverted there."
             )
         t = t - residual / slope
     else:
+        name = what[:1].lower() + what[1:]
         raise ValueError(
-            f"The inverse of {what[:1].lower() + what[1:]} did not converge: the value(s) "
-            "may lie beyond where the polynomial turns back, outside t_range. Check that "
-            "the pixel or wavelength is on this order's trace."
+            f"The inverse of {name} did not converge: the value(s) may lie beyond "
+            "where the polynomial turns back, outside t_range. Check that the pixel or "
+            "wavelength is on this order's trace."
         )
     if t.size:
         low, high = float(np.min(t)), float(np.max(t))
@@ -579,11 +590,13 @@ class BoundingBox:
         for name in ("x_min", "x_max", "y_min", "y_max"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-                raise TypeError(f"BoundingBox.{name} must be an integer pixel index, got {value!r}.")
+                raise TypeError(
+                    f"BoundingBox.{name} must be an integer pixel index, got {value!r}."
+                )
         if self.x_min > self.x_max or self.y_min > self.y_max:
             raise ValueError(
-                f"BoundingBox limits are inverted (x {self.x_min}..{self.x_max}, y {self.y_min}..{self.y_max}); "
-                "use x_min <= x_max and y_min <= y_max."
+                f"BoundingBox limits are inverted (x {self.x_min}..{self.x_max}, "
+                f"y {self.y_min}..{self.y_max}); use x_min <= x_max and y_min <= y_max."
             )
 
     @property
@@ -597,7 +610,7 @@ class BoundingBox:
         return self.y_max - self.y_min + 1, self.x_max - self.x_min + 1
 
     def pixels(self, axis):
-        """Pixel coordinates of the box along ``axis`` (``"x"``: columns, ``"y"``: rows).
+        """Pixel coordinates along ``axis`` (``"x"``: the columns, ``"y"``: the rows).
 
         Parameters
         ----------
@@ -794,8 +807,8 @@ class GrismTrace:
             In micron.
         """
         t = trace_parameter_values(t)
-        lam = np.asarray(self.config.DISPL(self.order, self.x0, self.y0, t)) * np.ones_like(t)
-        return lam * WAVELENGTH_UNIT
+        lam = np.asarray(self.config.DISPL(self.order, self.x0, self.y0, t))
+        return lam * np.ones_like(t) * WAVELENGTH_UNIT
 
     @property
     def wavelength_range(self):
@@ -831,11 +844,12 @@ class GrismTrace:
 
     # --- inverses ---------------------------------------------------------------------
     def _invert(self, polynomial, target, t_range):
-        name = polynomial.__name__ if hasattr(polynomial, "__name__") else "polynomial"
+        name = polynomial.__name__  # DISPX, DISPY or DISPL; DDISPX... is its derivative
         derivative = getattr(self.config, "D" + name)
+        source = (self.order, self.x0, self.y0)
         return invert_dispersion(
-            lambda t: np.asarray(polynomial(self.order, self.x0, self.y0, t)) * np.ones_like(t),
-            lambda t: np.asarray(derivative(self.order, self.x0, self.y0, t)) * np.ones_like(t),
+            lambda t: np.asarray(polynomial(*source, t)) * np.ones_like(t),
+            lambda t: np.asarray(derivative(*source, t)) * np.ones_like(t),
             target,
             t_range=t_range,
             what=f"{name} of {self._describe()}",
@@ -930,8 +944,8 @@ class GrismTrace:
             bad = np.atleast_1d(lam)[np.atleast_1d(outside)]
             raise ValueError(
                 f"Wavelength(s) {bad[:3]} micron outside order {self.order}'s range "
-                f"{lo:.4f}-{hi:.4f} micron for this source; the trace is not defined there. "
-                "Choose wavelengths in that range."
+                f"{lo:.4f}-{hi:.4f} micron for this source; the trace is not defined "
+                "there. Choose wavelengths in that range."
             )
         return self.t_from_wavelength(lam)
 
@@ -970,7 +984,9 @@ class GrismTrace:
         return self.pixel(self._t_in_order(wavelength))
 
     # --- boxes and maps ---------------------------------------------------------------
-    def bounding_box(self, half_height, *, t_range=(0.0, 1.0), detector_shape=(2048, 2048)):
+    def bounding_box(
+        self, half_height, *, t_range=(0.0, 1.0), detector_shape=(2048, 2048)
+    ):
         """Box that contains the trace between two values of ``t``, plus a margin.
 
         Along the dispersion the box spans the pixels from ``t = t_range[0]`` to
@@ -1013,8 +1029,8 @@ class GrismTrace:
             raise ValueError(
                 f"The order {self.order} trace of the source at ({self.x0:.1f}, "
                 f"{self.y0:.1f}) for t in {t_range} falls entirely off the {nx}x{ny} "
-                f"detector (columns {raw[0]}..{raw[1]}, rows {raw[2]}..{raw[3]}); nothing "
-                "can be extracted."
+                f"detector (columns {raw[0]}..{raw[1]}, rows {raw[2]}..{raw[3]}); "
+                "nothing can be extracted."
             )
         return BoundingBox(*box, clipped=box != raw)
 
@@ -1035,10 +1051,11 @@ class GrismTrace:
         """
         if not isinstance(bbox, BoundingBox):
             raise TypeError(
-                "bbox must be a BoundingBox (from trace_bounding_box or extraction.bbox), "
-                f"got {type(bbox).__name__}."
+                "bbox must be a BoundingBox (from trace_bounding_box or "
+                f"extraction.bbox), got {type(bbox).__name__}."
             )
-        lam = self.wavelength_at_pixel(bbox.pixels(self.dispersion_axis), t_range=t_range)
+        pixels = bbox.pixels(self.dispersion_axis)
+        lam = self.wavelength_at_pixel(pixels, t_range=t_range)
         lam = lam[None, :] if self.dispersion_axis == "x" else lam[:, None]
         return np.broadcast_to(lam, bbox.shape, subok=True)
 
@@ -1077,9 +1094,9 @@ class GrismTrace:
             )
             raise ValueError(
                 f"{what} takes detector {unit}, but {self._describe()} disperses along "
-                f"{along} does), so a {unit[:-1]} number does not pick a point of its trace: "
-                f"DISP{axis.upper()} is the cross-dispersion offset. Use {instead}, which "
-                "follows the dispersion axis."
+                f"{along} does), so a {unit[:-1]} number does not pick a point of its "
+                f"trace: DISP{axis.upper()} is the cross-dispersion offset. Use "
+                f"{instead}, which follows the dispersion axis."
             )
 
 
@@ -1199,7 +1216,8 @@ def t_from_column(config, order, x0, y0, x):
     GrismTrace.t_from_pixel : the same along either dispersion axis.
     """
     trace = GrismTrace(config, order, x0, y0)
-    trace.require_axis("x", "t_from_column", "GrismTrace(config, order, x0, y0).t_from_pixel(row)")
+    instead = "GrismTrace(config, order, x0, y0).t_from_pixel(row)"
+    trace.require_axis("x", "t_from_column", instead)
     return trace.t_from_pixel(x)
 
 
@@ -1257,9 +1275,8 @@ def column_to_wavelength(config, order, x0, y0, x):
     GrismTrace.wavelength_at_pixel : the same along either dispersion axis.
     """
     trace = GrismTrace(config, order, x0, y0)
-    trace.require_axis(
-        "x", "column_to_wavelength", "GrismTrace(config, order, x0, y0).wavelength_at_pixel(row)"
-    )
+    instead = "GrismTrace(config, order, x0, y0).wavelength_at_pixel(row)"
+    trace.require_axis("x", "column_to_wavelength", instead)
     return trace.wavelength_at_pixel(x)
 
 
@@ -1289,7 +1306,8 @@ def angstrom_per_pixel(config, order, x0, y0, t):
 
 
 def trace_bounding_box(
-    config, order, x0, y0, half_height, *, t_range=(0.0, 1.0), detector_shape=(2048, 2048)
+    config, order, x0, y0, half_height, *, t_range=(0.0, 1.0),
+    detector_shape=(2048, 2048),
 ):
     """Box that contains a source's trace between two values of ``t``, plus a margin.
 
@@ -1324,7 +1342,9 @@ def trace_bounding_box(
     GrismTrace.bounding_box
     """
     trace = GrismTrace(config, order, x0, y0)
-    return trace.bounding_box(half_height, t_range=t_range, detector_shape=detector_shape)
+    return trace.bounding_box(
+        half_height, t_range=t_range, detector_shape=detector_shape
+    )
 
 
 def gwcs_column_wavelengths(wfss_model, order, x0, y0, x, y=None):
@@ -1368,8 +1388,8 @@ def gwcs_column_wavelengths(wfss_model, order, x0, y0, x, y=None):
     if y is None:
         if _clean(model.meta.instrument.pupil) == "GRISMC":
             raise ValueError(
-                f"{model.meta.filename} was taken with GRISMC, which disperses along y: "
-                "the wavelength of a pixel depends on its row. Give the rows too: "
+                f"{model.meta.filename} was taken with GRISMC, which disperses along "
+                "y: the wavelength of a pixel depends on its row. Give the rows too: "
                 "gwcs_column_wavelengths(wfss, order, x0, y0, x, y)."
             )
         y = np.full(x.shape, y0, dtype=float)
