@@ -27,6 +27,7 @@ __all__ = [
     "configure_offline_crds",
     "configure_online_crds",
     "local_reference_file",
+    "register_reference_folder",
 ]
 
 #: The public JWST CRDS server.
@@ -75,13 +76,61 @@ def default_crds_path() -> Path:
     return Path(os.environ.get("CRDS_PATH") or Path.home() / "crds_cache").expanduser()
 
 
+#: Folders of reference files given by hand, most recent first: the ``reference_files``
+#: folders of the demo datasets loaded in this process.
+_REFERENCE_FOLDERS: list[Path] = []
+
+
+def register_reference_folder(folder) -> None:
+    """Let :func:`local_reference_file` find reference files in ``folder`` too.
+
+    :func:`wfss_helpers.demo.dataset.load_demo_dataset` registers the
+    ``reference_files`` folder of the dataset it returns, so that a calibrated demo
+    file, which names its reference files as ``crds://<file name>``, finds them
+    wherever the dataset is.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+    """
+    folder = Path(folder)
+    if folder in _REFERENCE_FOLDERS:
+        _REFERENCE_FOLDERS.remove(folder)
+    _REFERENCE_FOLDERS.insert(0, folder)
+
+
+def _offline_reference_folder() -> Path | None:
+    """The ``reference_files`` folder beside ``$CRDS_PATH``, if that is offline.
+
+    The offline cache of the demo data holds no reference files: the steps are given
+    them by hand, from the dataset's ``reference_files`` folder next to it.
+    """
+    crds_path = os.environ.get("CRDS_PATH")
+    if not crds_path:
+        return None
+    crds_path = Path(crds_path).expanduser()
+    try:
+        text = (crds_path / "config" / "jwst" / "server_config").read_text().strip()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if text != repr(_OFFLINE_SERVER_CONFIG):
+        return None
+    return crds_path.parent / "reference_files"
+
+
 def local_reference_file(name, *, also_in=()) -> Path | None:
     """Where a reference file named in a header (``R_*`` keyword) is on this machine.
 
-    The jwst steps record a reference file as ``crds://<file name>`` (chosen by CRDS) or as
-    an absolute path (given as an override). This looks for it as an absolute path, in the
+    The jwst steps record a reference file as ``crds://<file name>`` (chosen by CRDS, or
+    a demo file, see :func:`wfss_helpers.demo.dataset.make_relocatable`) or as an
+    absolute path (given as an override). This looks for it as an absolute path, in the
     CRDS cache (``$CRDS_PATH/references/jwst/nircam`` or, in a flat cache,
-    ``$CRDS_PATH/references/jwst``) and in the directories ``also_in``.
+    ``$CRDS_PATH/references/jwst``), in the directories ``also_in`` and their
+    ``reference_files`` sub-folders, when ``$CRDS_PATH`` is an offline cache made by
+    :func:`configure_offline_crds` in the ``reference_files`` folder beside it (the demo
+    dataset's layout), and in the folders of :func:`register_reference_folder` (those of
+    the demo datasets loaded in this process). A dataset copied or mounted elsewhere is
+    thus found where it is.
 
     Parameters
     ----------
@@ -103,7 +152,14 @@ def local_reference_file(name, *, also_in=()) -> Path | None:
     if path.is_absolute():
         return path if path.is_file() else None
     references = default_crds_path() / "references" / "jwst"
-    for directory in (references / "nircam", references, *map(Path, also_in)):
+    folders = [references / "nircam", references]
+    for directory in map(Path, also_in):
+        folders += [directory, directory / "reference_files"]
+    offline = _offline_reference_folder()
+    if offline is not None:
+        folders.append(offline)
+    folders += _REFERENCE_FOLDERS
+    for directory in folders:
         if (directory / name).is_file():
             return directory / name
     return None
@@ -118,9 +174,10 @@ def configure_offline_crds(crds_path) -> dict[str, str]:
     Parameters
     ----------
     crds_path : str or pathlib.Path
-        Directory of the (tiny) offline CRDS cache; created if needed. Use a directory of
-        its own, not a real CRDS cache: an existing ``server_config`` there is left alone
-        only if it is already an offline one.
+        Directory of the (tiny) offline CRDS cache; created if needed. Use a directory
+        of its own, not a real CRDS cache. An existing ``server_config`` there is left
+        alone (nothing is written, so the cache may be read-only) if it is already an
+        offline one, and refused otherwise.
 
     Returns
     -------
@@ -138,14 +195,24 @@ def configure_offline_crds(crds_path) -> dict[str, str]:
     crds_path = Path(crds_path).expanduser().resolve()
     config_file = crds_path / "config" / "jwst" / "server_config"
     wanted = repr(_OFFLINE_SERVER_CONFIG)
-    if config_file.exists() and config_file.read_text().strip() != wanted:
-        raise FileExistsError(
-            f"{config_file} belongs to a real (online) CRDS cache. Give "
-            "configure_offline_crds() a directory of its own, e.g. a 'crds_offline' "
-            "folder beside the demo data, so that your real cache is not modified."
-        )
-    writable_directory(config_file.parent, "offline CRDS cache")
-    config_file.write_text(wanted)
+    if config_file.is_file():
+        try:
+            current = config_file.read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            current = None
+        if current != wanted:
+            raise FileExistsError(
+                f"{config_file} belongs to a real (online) CRDS cache. Give "
+                "configure_offline_crds() a directory of its own, e.g. a "
+                "'crds_offline' folder beside the demo data, so that your real cache "
+                "is not modified."
+            )
+        # Already the offline configuration: nothing to write (it may be read-only).
+    else:
+        writable_directory(config_file.parent, "offline CRDS cache")
+        partial = config_file.with_name(f".server_config.{os.getpid()}.partial")
+        partial.write_text(wanted)
+        os.replace(partial, config_file)
     os.environ.pop("CRDS_SERVER_URL", None)
     settings = {
         "CRDS_PATH": str(crds_path),
