@@ -12,18 +12,34 @@ which reads the environment variable ``WFSS_TUTORIAL_DATA``:
   the direct image and ``jw01076103001_02101_00001_nrcalong`` for the grism exposure),
   calibrated with reference files from CRDS. Needs a network connection; see
   :mod:`wfss_helpers.data_access` and :mod:`wfss_helpers.crds_config`.
+
+The notebooks write their own files (calibrated copies, plots) into
+:attr:`TutorialData.work_dir`, which is never inside a dataset (a dataset may be
+read-only, shared, or regenerated): by default ``<cache>/notebook_outputs/<mode>``, or
+the folder named by ``$WFSS_OUTPUT_DIR`` (or ``output_dir=``); if the cache is not
+writable (a read-only copy prebuilt for a classroom), ``notebook_outputs/<mode>`` in the
+user cache directory. See :func:`notebook_output_dir`.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-__all__ = ["DATA_MODE_VARIABLE", "TutorialData", "data_mode", "get_tutorial_data"]
+__all__ = [
+    "DATA_MODE_VARIABLE",
+    "OUTPUT_DIR_VARIABLE",
+    "TutorialData",
+    "data_mode",
+    "get_tutorial_data",
+    "notebook_output_dir",
+]
 
 #: Environment variable that selects the data source.
 DATA_MODE_VARIABLE = "WFSS_TUTORIAL_DATA"
+#: Environment variable naming the folder the notebooks write into.
+OUTPUT_DIR_VARIABLE = "WFSS_OUTPUT_DIR"
 _MODES = ("demo", "real")
 
 #: Direct-image position of the source the seed notebook extracts (0-based pixels).
@@ -51,6 +67,9 @@ class TutorialData:
         The CRDS cache in use.
     demo : `~wfss_helpers.demo.dataset.DemoDataset` or None
         Demo mode: the dataset with its ground truth. Real mode: None.
+    output_dir : pathlib.Path or None
+        Where the notebooks write (see :attr:`work_dir`); None: the default of
+        :func:`notebook_output_dir`.
     """
 
     mode: str
@@ -62,13 +81,21 @@ class TutorialData:
     reference_files: dict | None
     crds_path: Path
     demo: object = None
+    output_dir: Path | None = None
 
     @property
     def work_dir(self) -> Path:
-        """A directory for files the notebooks write."""
-        path = self.direct_rate.parent / "notebook_outputs"
-        path.mkdir(exist_ok=True)
-        return path
+        """The folder for the files the notebooks write, created if needed.
+
+        Never inside the dataset, so that rebuilding the demo data (or replacing a
+        download) cannot delete your files, and the data may be read-only.
+        """
+        from .file_checks import writable_directory
+
+        path = self.output_dir
+        if path is None:
+            path = notebook_output_dir(self.mode)
+        return writable_directory(path, "notebook output")
 
 
 def data_mode(mode=None) -> str:
@@ -91,7 +118,70 @@ def data_mode(mode=None) -> str:
     return mode
 
 
-def get_tutorial_data(mode=None, *, cache_dir=None, mast_url=None, crds_path=None, crds_server_url=None) -> TutorialData:
+def _is_writable(path: Path) -> bool:
+    """True if ``path``, or the nearest existing folder above it, can be written to."""
+    for folder in (path, *path.parents):
+        if folder.exists():
+            return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
+    return False
+
+
+def notebook_output_dir(mode=None, *, cache_dir=None, output_dir=None) -> Path:
+    """Where the notebooks write their files: a folder of the user's, outside the data.
+
+    In order: ``output_dir`` if given, else ``$WFSS_OUTPUT_DIR``, else
+    ``<cache>/notebook_outputs/<mode>`` (``<cache>`` being ``cache_dir`` or
+    :func:`~wfss_helpers.demo.dataset.default_cache_dir`) if that can be written to,
+    else ``notebook_outputs/<mode>`` in the user cache directory (for a read-only,
+    shared cache). A relative path is relative to the current directory when first
+    read.
+
+    Parameters
+    ----------
+    mode : {"demo", "real"}, optional
+        Default: :func:`data_mode`.
+    cache_dir, output_dir : path-like, optional
+
+    Returns
+    -------
+    pathlib.Path
+        An absolute path (not created here; :attr:`TutorialData.work_dir` creates it).
+    """
+    from .demo.dataset import default_cache_dir, path_from_environment
+
+    mode = data_mode(mode)
+    if output_dir is not None:
+        if not isinstance(output_dir, (str, os.PathLike)):
+            raise TypeError(
+                "output_dir must be a directory path, got "
+                f"{type(output_dir).__name__} {output_dir!r}."
+            )
+        return Path(os.path.abspath(Path(output_dir).expanduser()))
+    named = path_from_environment(OUTPUT_DIR_VARIABLE)
+    if named is not None:
+        return named
+    if cache_dir is not None:
+        cache = Path(os.path.abspath(Path(cache_dir).expanduser()))
+    else:
+        cache = default_cache_dir()
+    path = cache / "notebook_outputs" / mode
+    if _is_writable(path):
+        return path
+    import pooch
+
+    user_cache = Path(os.path.abspath(pooch.os_cache("wfss_helpers")))
+    return user_cache / "notebook_outputs" / mode
+
+
+def get_tutorial_data(
+    mode=None,
+    *,
+    cache_dir=None,
+    mast_url=None,
+    crds_path=None,
+    crds_server_url=None,
+    output_dir=None,
+) -> TutorialData:
     """Get (generating or downloading if needed) the files the notebooks use.
 
     Parameters
@@ -100,13 +190,16 @@ def get_tutorial_data(mode=None, *, cache_dir=None, mast_url=None, crds_path=Non
         Default: ``$WFSS_TUTORIAL_DATA`` or ``"demo"``.
     cache_dir : path-like, optional
         Where the data are kept (default: the user cache directory, or
-        ``$WFSS_HELPERS_CACHE``).
+        ``$WFSS_HELPERS_CACHE``). May be read-only if the demo dataset is already there.
     mast_url : str, optional
         Real data: the MAST download endpoint (default ``$WFSS_MAST_URL`` if set, else the
         public one).
     crds_path, crds_server_url : optional
         Real data: the CRDS cache and server (defaults: ``$CRDS_PATH`` or ``~/crds_cache``,
         and ``https://jwst-crds.stsci.edu``).
+    output_dir : path-like, optional
+        Where the notebooks write (default ``$WFSS_OUTPUT_DIR``, else
+        ``<cache>/notebook_outputs/<mode>``; see :func:`notebook_output_dir`).
 
     Returns
     -------
@@ -114,8 +207,16 @@ def get_tutorial_data(mode=None, *, cache_dir=None, mast_url=None, crds_path=Non
     """
     mode = data_mode(mode)
     if mode == "demo":
-        return _demo_data(cache_dir)
-    return _real_data(cache_dir, mast_url=mast_url, crds_path=crds_path, crds_server_url=crds_server_url)
+        data = _demo_data(cache_dir)
+    else:
+        data = _real_data(
+            cache_dir,
+            mast_url=mast_url,
+            crds_path=crds_path,
+            crds_server_url=crds_server_url,
+        )
+    outputs = notebook_output_dir(mode, cache_dir=cache_dir, output_dir=output_dir)
+    return replace(data, output_dir=outputs)
 
 
 def _demo_data(cache_dir):
@@ -153,7 +254,10 @@ def _real_data(cache_dir, *, mast_url=None, crds_path=None, crds_server_url=None
     from .file_checks import writable_directory
     from .pipeline import calibrate_imaging, calibrate_wfss
 
-    directory = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    if cache_dir is not None:
+        directory = Path(os.path.abspath(Path(cache_dir).expanduser()))
+    else:
+        directory = default_cache_dir()
     directory = writable_directory(directory / "jwst_program_01076", "real-data")
     settings = configure_online_crds(crds_path, server_url=crds_server_url)
     rates = fetch_seed_data(directory, base_url=mast_url or os.environ.get(MAST_URL_VARIABLE) or MAST_DOWNLOAD_URL)
