@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 
 import pytest
@@ -35,6 +37,36 @@ class NetworkRecorder:
         return False
 
 
+#: The environment variables through which CRDS is configured.
+_CRDS_VARIABLES = (
+    "CRDS_PATH",
+    "CRDS_SERVER_URL",
+    "CRDS_OBSERVATORY",
+    "STPIPE_DISABLE_CRDS_STEPPARS",
+)
+
+
+@pytest.fixture(autouse=True)
+def _restore_crds_configuration():
+    """Give each test's CRDS configuration back afterwards.
+
+    Generating a dataset configures CRDS in it, and a test's ``tmp_path`` is deleted
+    once the test passes: later tests must not run the steps with CRDS in a deleted
+    folder.
+    """
+    before = {name: os.environ.get(name) for name in _CRDS_VARIABLES}
+    yield
+    if {name: os.environ.get(name) for name in _CRDS_VARIABLES} != before:
+        from wfss_helpers.crds_config import _apply_to_loaded_crds
+
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        _apply_to_loaded_crds(before["CRDS_SERVER_URL"])
+
+
 @pytest.fixture(scope="session")
 def network_recorder():
     return NetworkRecorder
@@ -42,14 +74,20 @@ def network_recorder():
 
 @pytest.fixture(scope="session")
 def demo_build(tmp_path_factory):
-    """The demo dataset, generated once from an empty cache while recording the network."""
+    """The demo dataset, generated once from an empty cache while recording the network.
+
+    Deleted at the end of the session, whatever the outcome (it is several hundred MB).
+    """
     from wfss_helpers.demo.dataset import load_demo_dataset
 
     cache = tmp_path_factory.mktemp("demo_cache")
     assert not any(cache.iterdir())
-    with NetworkRecorder() as recorder:
-        dataset = load_demo_dataset(cache)
-    return dataset, recorder.events
+    try:
+        with NetworkRecorder() as recorder:
+            dataset = load_demo_dataset(cache)
+        yield dataset, recorder.events
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

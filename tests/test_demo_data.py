@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,9 +13,14 @@ from astropy.table import Table
 
 from wfss_helpers.demo import instrument as inst
 from wfss_helpers.demo import scene
+from wfss_helpers import trace
 from wfss_helpers.crds_config import configure_offline_crds
 from wfss_helpers.demo.build import build_demo_dataset
-from wfss_helpers.demo.dataset import DEMO_SEED, load_demo_dataset
+from wfss_helpers.demo.dataset import (
+    DEMO_SEED,
+    dataset_directory_name,
+    load_demo_dataset,
+)
 
 
 def test_reference_files_validate(demo):
@@ -61,10 +67,16 @@ def _grid(n=60, seed=3):
 def test_grismconf_agrees_with_demo_polynomials(demo, source, tmp_path, monkeypatch, network_recorder):
     import grismconf
 
-    monkeypatch.chdir(tmp_path)  # grismconf must not need files in the working directory
-    path = demo.wfss_cal if source == "processed_file" else demo.grismconf_file
+    monkeypatch.chdir(tmp_path)  # the user's working directory must not matter
     with network_recorder() as rec:
-        config = grismconf.Config(str(path))
+        if source == "processed_file":
+            # The cal file names its sensitivity file by name (crds://...): grismconf
+            # reads it from the working directory, which load_grism_config sets to the
+            # dataset's reference_files folder.
+            config = trace.load_grism_config(demo.wfss_cal)
+        else:
+            config = grismconf.Config(str(demo.grismconf_file))
+    assert Path.cwd() == tmp_path
     assert rec.events == []
     x0, y0, t = _grid()
     for order in inst.ORDERS:
@@ -241,7 +253,7 @@ def test_cached_dataset_is_reused_and_incomplete_one_rebuilt(demo):
 
 
 def test_interrupted_build_is_rebuilt(tmp_path):
-    partial = tmp_path / f"nircam_wfss_demo_v1_seed{DEMO_SEED}"
+    partial = tmp_path / dataset_directory_name(DEMO_SEED)
     partial.mkdir()
     (partial / "demo_nrcalong_f356w_clear_rate.fits").write_bytes(b"half a file")
     dataset = load_demo_dataset(tmp_path)
