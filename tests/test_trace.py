@@ -195,6 +195,22 @@ def test_gwcs_wavelengths_agree_with_grismconf(demo):
     np.testing.assert_allclose(theirs.to_value(u.AA), ours.to_value(u.AA), atol=0.05)
 
 
+def test_gwcs_wavelengths_agree_on_a_column_dispersing_exposure(demo):
+    found = sorted(Path(demo.directory).glob("*grismc*_cal.fits"))
+    if not found:
+        pytest.skip("This demo dataset has no GRISMC exposure.")
+    config = load_grism_config(found[0])
+    x0, y0 = 1000.0, 700.0
+    tr = GrismTrace(config, 1, x0, y0)
+    assert tr.dispersion_axis == "y"
+    x, y = tr.position(np.linspace(0.05, 0.95, 19))
+    theirs = gwcs_column_wavelengths(found[0], 1, x0, y0, x, y)
+    ours = tr.wavelength_at_pixel(y).to_value(u.AA)
+    np.testing.assert_allclose(theirs.to_value(u.AA), ours, atol=0.05)
+    with pytest.raises(ValueError, match="disperses along y.*Give the rows too"):
+        gwcs_column_wavelengths(found[0], 1, x0, y0, x)
+
+
 # --- GrismTrace: the dispersion axis and direction, exact unique inverses -----------
 
 
