@@ -238,7 +238,7 @@ def test_column_dispersing_order(grismc_config):
     t = np.linspace(0, 1, 51)
     rows = tr.pixel(t)
     np.testing.assert_allclose(rows, y0 + grismc_config.DISPY("+1", x0, y0, t))
-    np.testing.assert_allclose(tr.t_from_pixel(rows), t, atol=1e-12)
+    np.testing.assert_allclose(tr.t_from_pixel(rows), t, atol=1e-10)
     columns = x0 + grismc_config.DISPX("+1", x0, y0, t)
     np.testing.assert_allclose(tr.cross_position(t), columns)
     # Dispersion per row: |dDISPL/dt| / |dDISPY/dt| (~9.8 A/px), not per column.
@@ -259,7 +259,7 @@ def test_column_dispersing_round_trip(grismc_config, x0, y0, fraction):
     x, y = tr.position_at_wavelength(lam * u.micron)
     assert y == pytest.approx(row, abs=1e-12)
     back = tr.wavelength_at_pixel(row).to_value(u.micron)
-    assert back == pytest.approx(lam, abs=1e-12)
+    assert back == pytest.approx(lam, abs=1e-10)
     assert tr.centre_at_pixel(row) == pytest.approx(x, abs=1e-9)
 
 
@@ -278,7 +278,7 @@ def test_row_dispersing_toward_minus_x(grismr_b_config):
     columns = tr.pixel_at_wavelength(lam)
     assert np.all(np.diff(columns) < 0)  # redder is further toward -x
     back = column_to_wavelength(grismr_b_config, 1, 1500.0, 1000.0, columns)
-    np.testing.assert_allclose(back.value, lam, atol=1e-12)
+    np.testing.assert_allclose(back.value, lam, atol=1e-10)
     box = tr.bounding_box(10)
     assert box.x_min == int(np.floor(columns.min() + 0.5))
     assert box.x_max == int(np.floor(columns.max() + 0.5))
@@ -299,9 +299,9 @@ def test_inverse_of_a_polynomial_that_turns_back(grismc_config):
         invert_dispersion(dispx, ddispx, target)
     # On one side of the turning point the inverse is unique, and exact.
     one_side = invert_dispersion(dispx, ddispx, target[1:], t_range=(0.5, 1.0))
-    np.testing.assert_allclose(one_side, [0.9], atol=1e-12)
+    np.testing.assert_allclose(one_side, [0.9], atol=1e-10)
     # Along the dispersion (DISPY) the trace picks the right polynomial by itself.
-    assert tr.t_from_pixel(tr.pixel(0.9)) == pytest.approx(0.9, abs=1e-12)
+    assert tr.t_from_pixel(tr.pixel(0.9)) == pytest.approx(0.9, abs=1e-10)
 
 
 def test_inverse_checks_beyond_the_range():
@@ -313,7 +313,7 @@ def test_inverse_checks_beyond_the_range():
         return 2 * (t - 1.5)
 
     roots = invert_dispersion(f, df, [f(0.2), f(1.2)])
-    np.testing.assert_allclose(roots, [0.2, 1.2], atol=1e-12)
+    np.testing.assert_allclose(roots, [0.2, 1.2], atol=1e-10)
     with pytest.raises(ValueError, match="did not converge|turns back"):
         invert_dispersion(f, df, [-0.5])  # below the minimum: no root at all
     with pytest.raises(NonMonotonicDispersionError, match="turns back"):
