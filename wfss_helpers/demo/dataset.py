@@ -619,6 +619,14 @@ def _build_beside(directory: Path, seed: int) -> Path:
                 "removed. " + _space_help(),
             ) from err
         raise
+    problem = _inspect(building, seed, False)[1]
+    if problem is not None:  # never expected: a generator and loader out of step
+        _remove_tree(building)
+        raise RuntimeError(
+            f"The demo generator made an incomplete dataset ({problem}): "
+            "wfss_helpers.demo.build and wfss_helpers.demo.dataset disagree. Please "
+            "report this; reinstalling wfss_helpers may help."
+        )
     return building
 
 
@@ -725,8 +733,11 @@ class _BuildLock:
         return False
 
 
-def _require_writable(cache_dir: Path, directory: Path, problem: str):
-    """Raise a clear error if the dataset must be (re)generated but cannot be."""
+def _require_writable(cache_dir: Path, directory: Path, problem: str | None):
+    """Raise a clear error if the dataset must be (re)generated but cannot be.
+
+    ``problem`` is what is wrong with the dataset, None for a rebuild asked for.
+    """
     from ..file_checks import InvalidInputFileError, writable_directory
 
     try:
@@ -736,6 +747,11 @@ def _require_writable(cache_dir: Path, directory: Path, problem: str):
             f"Set ${CACHE_VARIABLE} (or cache_dir=) to a folder you can write to: the "
             "dataset is generated there in about 15 s."
         )
+        if problem is None:
+            raise PermissionError(
+                f"Cannot regenerate the demo dataset in {cache_dir}: that folder is "
+                "not writable. " + how
+            ) from None
         if directory.exists():
             raise InvalidInputFileError(
                 f"The demo dataset at {directory} cannot be used: {problem}. Its "
@@ -800,7 +816,7 @@ def load_demo_dataset(
     cache_dir = _cache_directory(cache_dir)
     directory = cache_dir / dataset_directory_name(seed)
     if rebuild:
-        problem = "a rebuild was asked for"
+        problem = None
     else:
         manifest, problem = _inspect(directory, seed, verify)
         if problem is None:
@@ -812,7 +828,7 @@ def load_demo_dataset(
             manifest, problem = _inspect(directory, seed, verify)
             if problem is None:
                 return _loaded(directory, manifest)
-        if directory.exists():
+        if directory.exists() and problem is not None:
             log.warning(
                 "Generating the demo dataset again at %s: %s.", directory, problem
             )
