@@ -41,7 +41,7 @@ _POSITION_COLUMNS = {"grismr": ("x0_wfss", "y0_wfss"), "grismc": ("x0_grismc", "
 _RATE_FILES = {
     "direct": FILES["direct_rate"],
     "grismr": FILES["wfss_rate"],
-    "grismc": "demo_nrcalong_f356w_grismc_rate.fits",
+    "grismc": FILES["grismc_rate"],
 }
 
 

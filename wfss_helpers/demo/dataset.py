@@ -69,7 +69,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Bump when the generator changes, so old caches are not reused.
-DEMO_VERSION = 1
+DEMO_VERSION = 2
 #: Default seed of the scene and noise.
 DEMO_SEED = 2024
 #: Environment variable naming the cache folder.
@@ -97,7 +97,14 @@ FILES = {
     "wfss_rate": "demo_nrcalong_f356w_grismr_rate.fits",
     "direct_cal": "demo_nrcalong_f356w_clear_cal.fits",
     "wfss_cal": "demo_nrcalong_f356w_grismr_cal.fits",
+    "grismc_rate": "demo_nrcalong_f356w_grismc_rate.fits",
+    "grismc_cal": "demo_nrcalong_f356w_grismc_cal.fits",
     "truth": "demo_truth.fits",
+}
+#: Truth-table columns of the undispersed source positions in each grism exposure.
+POSITION_COLUMNS = {
+    "GRISMR": ("x0_wfss", "y0_wfss"),
+    "GRISMC": ("x0_grismc", "y0_grismc"),
 }
 
 
@@ -113,15 +120,18 @@ class DemoDataset:
     ----------
     directory : pathlib.Path
         The dataset's directory.
-    direct_rate, wfss_rate : pathlib.Path
-        The synthetic ``_rate.fits`` files (direct image, grism exposure).
-    direct_cal, wfss_cal : pathlib.Path
+    direct_rate, wfss_rate, grismc_rate : pathlib.Path
+        The synthetic ``_rate.fits`` files: direct image, GRISMR exposure, GRISMC
+        exposure of the same field.
+    direct_cal, wfss_cal, grismc_cal : pathlib.Path
         The same after AssignWcs, FlatField and Photom.
     truth : pathlib.Path
-        Ground truth: ``SOURCES`` table, ``SPECTRA`` (wavelength grid and F_lambda of each
-        source), ``CR_DIRECT`` / ``CR_WFSS`` cosmic-ray tables.
+        Ground truth: ``SOURCES`` table (positions in every exposure, spectral parameters,
+        aperture fractions, blended neighbours), ``SPECTRA`` (wavelength grid and F_lambda
+        of each source), ``CR_DIRECT`` / ``CR_WFSS`` / ``CR_GRISMC`` cosmic-ray tables.
     grismconf_file : pathlib.Path
-        The demo grism as a plain grismconf ``.conf`` file.
+        The demo GRISMR as a plain grismconf ``.conf`` file (:meth:`grismconf_file_for`
+        gives either grism's).
     reference_files : dict of str to pathlib.Path
         The demo instrument's reference files.
     crds_path : pathlib.Path
@@ -135,6 +145,8 @@ class DemoDataset:
     wfss_rate: Path
     direct_cal: Path
     wfss_cal: Path
+    grismc_rate: Path
+    grismc_cal: Path
     truth: Path
     grismconf_file: Path
     reference_files: dict = field(default_factory=dict)
@@ -155,7 +167,16 @@ class DemoDataset:
             )
         return match[0]
 
-    def true_trace(self, source_id: int, order: int, wavelength):
+    def grismconf_file_for(self, grism: str = "GRISMR") -> Path:
+        """The plain grismconf ``.conf`` file of one demo grism."""
+        return self.grismconf_file.parent / inst.grismconf_file_name(grism)
+
+    def cal_file_for(self, grism: str = "GRISMR") -> Path:
+        """The calibrated exposure of one demo grism (``wfss_cal`` or ``grismc_cal``)."""
+        inst.dispersion_axis(grism)  # checks the name
+        return self.wfss_cal if grism == "GRISMR" else self.grismc_cal
+
+    def true_trace(self, source_id: int, order: int, wavelength, grism: str = "GRISMR"):
         """Where the demo instrument put a source's spectrum: ``(x, y)`` at ``wavelength``.
 
         Computed from the demo instrument's own polynomials and the analytic inverse of
@@ -166,6 +187,8 @@ class DemoDataset:
         source_id : int
         order : int
         wavelength : `~astropy.units.Quantity` or array_like (micron)
+        grism : {"GRISMR", "GRISMC"}, optional
+            Which exposure.
 
         Returns
         -------
@@ -174,14 +197,12 @@ class DemoDataset:
         from astropy import units as u
 
         row = self.source(source_id)
-        x0, y0 = float(row["x0_wfss"]), float(row["y0_wfss"])
+        xcol, ycol = POSITION_COLUMNS[grism]
+        x0, y0 = float(row[xcol]), float(row[ycol])
         lam = u.Quantity(wavelength, u.micron).value
-        t = inst.true_t_from_wavelength(order, x0, y0, lam)
-        coeffs = inst.dispersion_coefficients(order)
-        return (
-            x0 + inst.evaluate_dispersion(coeffs["DISPX"], x0, y0, t),
-            y0 + inst.evaluate_dispersion(coeffs["DISPY"], x0, y0, t),
-        )
+        t = inst.true_t_from_wavelength(order, x0, y0, lam, grism)
+        dx, dy, _ = inst.trace_offsets(order, x0, y0, t, grism)
+        return x0 + dx, y0 + dy
 
     def true_spectrum(self, source_id: int):
         """Wavelength (micron) and true F_lambda (erg/s/cm²/Å) of one source."""

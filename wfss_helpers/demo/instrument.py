@@ -880,6 +880,11 @@ def _conf_rows(key, name, rows):
     return [f"{key}_{name}_{k} {_conf_row(row[:1] if field_free else row)}" for k, row in enumerate(rows)]
 
 
+def grismconf_file_name(grism: str = GRISM) -> str:
+    """File name of the grismconf ``.conf`` file of one demo grism."""
+    return f"DEMO_NIRCAM_{FILTER}_modA_{_check_grism(grism)[-1]}.conf"
+
+
 def write_grismconf_files(directory) -> dict[str, Path]:
     """Write the demo grisms as plain grismconf ``.conf`` files plus sensitivity tables.
 
@@ -899,7 +904,7 @@ def write_grismconf_files(directory) -> dict[str, Path]:
     written = {}
     for grism in GRISMS:
         letter = grism[-1]
-        conf_path = directory / f"DEMO_NIRCAM_{FILTER}_modA_{letter}.conf"
+        conf_path = directory / grismconf_file_name(grism)
         lines = [
             f"# {DEMO_LABEL}",
             "# Grism configuration (Pirzkal & Ryan 2017 format) of the demo NIRCam LW module A",
