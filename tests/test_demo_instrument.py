@@ -211,3 +211,79 @@ def test_rate_files_carry_observation_numbers(demo):
         header = fits.getheader(path)
         for key in ("OBSERVTN", "VISIT", "VISITGRP", "SEQ_ID", "ACT_ID", "EXPOSURE"):
             assert str(header[key]).strip(), f"{path.name}: {key} is empty"
+
+
+# --- the scene ----------------------------------------------------------------------------
+
+
+def test_scene_has_blends_extended_sources_and_edge_sources(demo):
+    sources = demo.sources()
+    assert len(sources) >= 24
+    pairs = {
+        grism: {
+            tuple(sorted((int(row["id"]), other)))
+            for row in sources
+            for other in demo.blended_with(int(row["id"]), grism)
+        }
+        for grism in inst.GRISMS
+    }
+    pairs_r, pairs_c = pairs["GRISMR"], pairs["GRISMC"]
+    print(f"\nblended pairs: GRISMR {sorted(pairs_r)}; GRISMC {sorted(pairs_c)}")
+    assert len(pairs_r) >= 3
+    # Some pairs blend in one grism only: why observers take both.
+    assert pairs_r - pairs_c and pairs_c - pairs_r
+    # The showcased source is isolated in both grisms.
+    show = sources[sources["id"] == 1][0]
+    assert demo.blended_with(1, "GRISMR") == demo.blended_with(1, "GRISMC") == []
+    assert np.sum(sources["kind"] == "extended") >= 5
+    x, y = sources["x_direct"], sources["y_direct"]
+    for near_edge in (x < 60, x > 1988, y < 60, y > 1988):
+        assert np.any(near_edge)
+
+
+def test_blended_traces_really_overlap_in_the_images(demo):
+    """Independent check of the truth's blend list: render each pair's sources alone and
+    find pixels where both put more than 1% of their peak."""
+    sources = demo.sources()
+    for grism, (xcol, ycol), column in (
+        ("GRISMR", ("x0_wfss", "y0_wfss"), "blends_grismr"),
+        ("GRISMC", ("x0_grismc", "y0_grismc"), "blends_grismc"),
+    ):
+        first = [row for row in sources if row["role"].startswith(f"blend pair") and grism in row["role"]][0]
+        partner = demo.blended_with(int(first["id"]), grism)[0]
+        pair = [first, sources[sources["id"] == partner][0]]
+        images = [
+            scene.render_wfss_image(sources[sources["id"] == row["id"]], ([row[xcol]], [row[ycol]]), orders=(1,), grism=grism)
+            for row in pair
+        ]
+        both = (images[0] > 0.01 * images[0].max()) & (images[1] > 0.01 * images[1].max())
+        assert both.sum() > 100, f"{grism}: sources {[r['id'] for r in pair]} do not overlap"
+
+
+def test_grismc_exposure_is_calibrated_and_places_sources_where_rendered(demo):
+    from wfss_helpers.source_positions import direct_to_wfss
+
+    with fits.open(demo.grismc_cal) as hdul:
+        header = hdul[0].header
+        assert header["PUPIL"] == "GRISMC" and header["EXP_TYPE"] == "NRC_WFSS"
+        assert header["S_WCS"] == header["S_FLAT"] == "COMPLETE"
+    sources = demo.sources()
+    x0, y0 = direct_to_wfss(demo.direct_cal, demo.grismc_cal, sources["x_direct"], sources["y_direct"])
+    worst = np.max(np.hypot(x0 - sources["x0_grismc"], y0 - sources["y0_grismc"]))
+    print(f"\nGRISMC: worst |gWCS position - rendered position| over {len(sources)} sources: {worst:.2e} px")
+    assert worst < 0.01
+
+
+@pytest.mark.parametrize("grism", inst.GRISMS)
+def test_sky_of_each_grism_exposure_is_the_dispersed_sky(demo, grism):
+    """The calibrated exposure's per-line median follows the demo's dispersed sky."""
+    from wfss_helpers.background import dispersed_sky_profile
+
+    with fits.open(demo.cal_file_for(grism)) as hdul:
+        model = dispersed_sky_profile(
+            hdul["SCI"].data, dispersion_axis=inst.dispersion_axis(grism), dq=hdul["DQ"].data
+        )
+    truth = inst.dispersed_sky(grism, level=scene.EXPOSURE[grism.lower()]["sky"])
+    along = truth[1000, :] if grism == "GRISMR" else truth[:, 1000]
+    assert np.max(np.abs(model.profile - along)) < 0.01
+    assert model.profile[-1] < 0.6 * model.profile[500]

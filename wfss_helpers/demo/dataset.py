@@ -167,6 +167,16 @@ class DemoDataset:
             )
         return match[0]
 
+    def blended_with(self, source_id: int, grism: str = "GRISMR") -> list[int]:
+        """Ids of the sources whose order +1 trace falls on this one's in a grism.
+
+        From the truth table: traces overlapping along the dispersion and within 16 px
+        of each other across it (two +-8 px apertures).
+        """
+        value = self.source(source_id)[f"blends_{grism.lower()}"]
+        text = "" if np.ma.is_masked(value) else str(value)
+        return [int(v) for v in text.split(",") if v.strip()]
+
     def grismconf_file_for(self, grism: str = "GRISMR") -> Path:
         """The plain grismconf ``.conf`` file of one demo grism."""
         return self.grismconf_file.parent / inst.grismconf_file_name(grism)
