@@ -233,7 +233,6 @@ def test_scene_has_blends_extended_sources_and_edge_sources(demo):
     # Some pairs blend in one grism only: why observers take both.
     assert pairs_r - pairs_c and pairs_c - pairs_r
     # The showcased source is isolated in both grisms.
-    show = sources[sources["id"] == 1][0]
     assert demo.blended_with(1, "GRISMR") == demo.blended_with(1, "GRISMC") == []
     assert np.sum(sources["kind"] == "extended") >= 5
     x, y = sources["x_direct"], sources["y_direct"]
@@ -249,7 +248,7 @@ def test_blended_traces_really_overlap_in_the_images(demo):
         ("GRISMR", ("x0_wfss", "y0_wfss"), "blends_grismr"),
         ("GRISMC", ("x0_grismc", "y0_grismc"), "blends_grismc"),
     ):
-        first = [row for row in sources if row["role"].startswith(f"blend pair") and grism in row["role"]][0]
+        first = [row for row in sources if row["role"].startswith("blend pair") and grism in row["role"]][0]
         partner = demo.blended_with(int(first["id"]), grism)[0]
         pair = [first, sources[sources["id"] == partner][0]]
         images = [
