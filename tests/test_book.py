@@ -62,6 +62,7 @@ API_MODULES = (
     "pipeline",
     "source_positions",
     "trace",
+    "background",
     "extraction",
     "flux_calibration",
     "lines",

@@ -34,6 +34,7 @@ API_MODULES = {
     "pipeline": True,
     "source_positions": True,
     "trace": True,
+    "background": True,
     "extraction": True,
     "flux_calibration": True,
     "lines": True,

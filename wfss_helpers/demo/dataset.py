@@ -776,7 +776,7 @@ def _require_writable(cache_dir: Path, directory: Path, problem: str | None):
     except PermissionError:
         how = (
             f"Set ${CACHE_VARIABLE} (or cache_dir=) to a folder you can write to: the "
-            "dataset is generated there in about 15 s."
+            "dataset is generated there in about 20 s."
         )
         if problem is None:
             raise PermissionError(
