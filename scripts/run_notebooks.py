@@ -15,6 +15,12 @@ from nbclient import NotebookClient
 
 
 def main(source="notebooks", target="build/notebooks"):
+    # The kernels start in the notebooks' folder: fix a relative cache (or output) folder
+    # to this process's current directory first, so that they all use the same one.
+    from wfss_helpers.demo.dataset import path_from_environment
+
+    for variable in ("WFSS_HELPERS_CACHE", "WFSS_OUTPUT_DIR"):
+        path_from_environment(variable)
     source, target = Path(source), Path(target)
     target.mkdir(parents=True, exist_ok=True)
     paths = sorted(p for p in source.glob("[0-9]*.py"))
