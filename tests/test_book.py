@@ -46,7 +46,7 @@ BUILD_FLAGS = ["--warningiserror", "--keep-going", "--all"]
 BUILD_TIMEOUT = 1500  # seconds
 
 #: Notebook pages that must show at least one figure.
-PAGES_WITH_FIGURES = ("notebooks/01_trace_geometry", "notebooks/03_box_extraction")
+PAGES_WITH_FIGURES = ("notebooks/01_trace_geometry", "notebooks/03_box_extraction", "notebooks/04_two_grisms")
 #: The page kept as ``build/book-screenshot.png``.
 MAIN_SCREENSHOT_PAGE = "notebooks/01_trace_geometry"
 

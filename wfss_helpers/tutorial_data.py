@@ -70,6 +70,8 @@ class TutorialData:
     output_dir : pathlib.Path or None
         Where the notebooks write (see :attr:`work_dir`); None: the default of
         :func:`notebook_output_dir`.
+    grismc_rate, grismc_cal : pathlib.Path or None
+        A GRISMC exposure of the same field (the demo has one), or None.
     """
 
     mode: str
@@ -82,6 +84,8 @@ class TutorialData:
     crds_path: Path
     demo: object = None
     output_dir: Path | None = None
+    grismc_rate: Path | None = None
+    grismc_cal: Path | None = None
 
     @property
     def work_dir(self) -> Path:
@@ -241,9 +245,17 @@ def _demo_data(cache_dir):
                 "flat": refs["flat"],
                 "photom": refs["photom_wfss"],
             },
+            "grismc": {
+                "distortion": refs["distortion"],
+                "specwcs": refs["specwcs_grismc"],
+                "flat": refs["flat"],
+                "photom": refs["photom_wfss"],
+            },
         },
         crds_path=demo.crds_path,
         demo=demo,
+        grismc_rate=demo.grismc_rate,
+        grismc_cal=demo.grismc_cal,
     )
 
 
