@@ -14,12 +14,53 @@ from astropy.visualization import ImageNormalize, PercentileInterval, AsinhStret
 from .trace import BoundingBox, GrismTrace, _as_trace
 
 __all__ = [
+    "TUTORIAL_STYLE",
+    "use_tutorial_style",
     "image_norm",
     "plot_trace",
     "plot_cutout",
     "plot_background_histogram",
     "plot_spectrum",
 ]
+
+
+#: Matplotlib settings of every figure of the tutorial: one consistent, journal-like
+#: look (readable labels, thin lines, ticks inside, no chart junk) at retina resolution.
+TUTORIAL_STYLE = {
+    "figure.dpi": 110,
+    "savefig.dpi": 220,
+    "figure.constrained_layout.use": True,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "xtick.direction": "in",
+    "ytick.direction": "in",
+    "xtick.top": True,
+    "ytick.right": True,
+    "lines.linewidth": 1.0,
+    "image.origin": "lower",
+    "image.cmap": "gray_r",
+}
+
+
+def use_tutorial_style():
+    """Apply :data:`TUTORIAL_STYLE` and, inside Jupyter, draw figures at retina resolution.
+
+    Call once at the top of a notebook. Outside IPython only the Matplotlib settings
+    change.
+    """
+    plt.rcParams.update(TUTORIAL_STYLE)
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is installed with Jupyter
+        return
+    shell = get_ipython()
+    if shell is not None and "IPKernelApp" in getattr(shell, "config", {}):
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+        set_matplotlib_formats("retina")
 
 
 def _axes(ax):
