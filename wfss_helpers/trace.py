@@ -291,6 +291,110 @@ def _check_wfss_references(path: Path, header, photom_file: Path):
     return filter_, pupil
 
 
+def _conf_value(lines, keyword):
+    """The words after ``keyword`` on its line of a ``.conf`` file, or None."""
+    for line in lines:
+        words = line.split()
+        if words and words[0] == keyword:
+            return words[1:]
+    return None
+
+
+def _fits_problem(path):
+    """Why a file is not a complete FITS file, or None."""
+    from astropy.io import fits
+
+    with open(path, "rb") as fh:
+        start = fh.read(9)
+    if start != b"SIMPLE  =":
+        return "it is not a FITS file: it does not start with a FITS header"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", fits.verify.VerifyWarning)
+            with fits.open(path, memmap=False) as hdul:
+                hdul.verify("exception")
+                for hdu in hdul:
+                    _ = hdu.data  # a truncated file fails here
+    except (OSError, ValueError, TypeError, fits.verify.VerifyError,
+            fits.verify.VerifyWarning) as err:
+        return f"it is truncated or corrupt ({type(err).__name__}: {err})"
+    return None
+
+
+def _sensitivity_problem(path):
+    """Why a sensitivity file cannot be used as grismconf reads it, or None."""
+    from astropy.io import fits
+
+    problem = _fits_problem(path)
+    if problem is not None:
+        return problem
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", fits.verify.VerifyWarning)
+            with fits.open(path, memmap=False) as hdul:
+                if len(hdul) < 2 or not isinstance(hdul[1], fits.BinTableHDU):
+                    return "it has no table in its first extension"
+                table = hdul[1].data
+                names = [name.upper() for name in hdul[1].columns.names]
+                missing = [n for n in ("WAVELENGTH", "SENSITIVITY") if n not in names]
+                if missing:
+                    return (
+                        f"its table has no {' or '.join(missing)} column (it has "
+                        f"{', '.join(hdul[1].columns.names)})"
+                    )
+                wave = np.asarray(table.field("WAVELENGTH"), dtype=float)
+                sens = np.asarray(table.field("SENSITIVITY"), dtype=float)
+    except (OSError, ValueError, TypeError, KeyError, IndexError,
+            fits.verify.VerifyError, fits.verify.VerifyWarning) as err:
+        return f"it is truncated or corrupt ({type(err).__name__}: {err})"
+    if wave.size < 5 or not (np.all(np.isfinite(wave)) and np.all(np.isfinite(sens))):
+        return f"its table has {wave.size} rows, or values that are not finite"
+    if not np.max(sens) > 0:
+        return "its sensitivity is nowhere above zero"
+    return None
+
+
+def _check_sensitivity_files(path: Path, text: str):
+    """Every order of a ``.conf`` must name a readable sensitivity table.
+
+    grismconf reads ``SENSITIVITY_<order>`` relative to the folder of the ``.conf``
+    and fails with astropy's error (a missing file), or one that does not name the
+    file (a damaged one).
+    """
+    lines = text.splitlines()
+    orders = [
+        line.split()[0][len("BEAM_"):] for line in lines if line.startswith("BEAM_")
+    ]
+    folder = path.parent
+    for order in orders:
+        value = _conf_value(lines, f"SENSITIVITY_{order}")
+        if not value:
+            raise InvalidInputFileError(
+                f"{path.name} has no SENSITIVITY_{order} line for its order {order} "
+                f"(BEAM_{order}): grismconf needs the name of each order's sensitivity "
+                "table. Add the line (SENSITIVITY_<order> <file name>, the file beside "
+                "the .conf), or use the complete configuration it came from."
+            )
+        name = " ".join(value)
+        sens_file = folder / name  # an absolute name stays absolute, as in grismconf
+        if not sens_file.is_file():
+            raise FileNotFoundError(
+                f"The sensitivity file {name} of order {order}, named in {path.name} "
+                f"(SENSITIVITY_{order}), is not in {sens_file.parent}: grismconf reads "
+                "it from the folder of the .conf file. Copy it there (it comes with "
+                "the configuration), or correct its name in the .conf file."
+            )
+        problem = _sensitivity_problem(sens_file)
+        if problem is not None:
+            raise InvalidInputFileError(
+                f"The sensitivity file {name} of order {order}, named in {path.name} "
+                f"(SENSITIVITY_{order}), in {sens_file.parent}, cannot be read as a "
+                f"sensitivity table: {problem}. grismconf needs a FITS table with "
+                "WAVELENGTH and SENSITIVITY columns. Copy the file again from where "
+                "the configuration came from."
+            )
+
+
 def load_grism_config(path):
     """Read a grism configuration from a processed WFSS file or a grismconf ``.conf`` file.
 
@@ -310,10 +414,15 @@ def load_grism_config(path):
     Raises
     ------
     FileNotFoundError
-        If the file, or the sensitivity reference file the WFSS file names, is missing.
+        If the file, the sensitivity reference file the WFSS file names, or a
+        sensitivity table a ``.conf`` names (looked for in the folder of the ``.conf``),
+        is missing.
     wfss_helpers.file_checks.InvalidInputFileError
         If the file is neither a grismconf file nor a complete FITS file, is not a WFSS
-        exposure, or has not been through AssignWcs and Photom.
+        exposure, or has not been through AssignWcs and Photom; or if a ``.conf``
+        lacks the ``SENSITIVITY_<order>`` line of an order, or names a sensitivity
+        table that is not a FITS table with ``WAVELENGTH`` and ``SENSITIVITY``
+        columns (the message names the file and its folder).
     ExposureMismatchError
         If the WFSS file's ``FILTER``/``PUPIL`` disagree with the trace (specwcs) or
         sensitivity (photom) reference files it was calibrated with.
@@ -357,6 +466,14 @@ def load_grism_config(path):
                 "Photom step with CRDS online so that CRDS downloads it, or copy it "
                 "beside the WFSS file."
             )
+        problem = _fits_problem(found)
+        if problem is not None:
+            raise InvalidInputFileError(
+                f"The sensitivity reference file {photom_name!r} named in {path.name}, "
+                f"found at {found}, cannot be read: {problem}. Copy a good one there, "
+                "or delete it and re-run the Photom step with CRDS online so that CRDS "
+                "downloads it again."
+            )
         # grismconf opens the name minus "crds://": an absolute path from anywhere, a
         # bare file name from the working directory, so run it where the file is.
         absolute = Path(str(photom_name).removeprefix("crds://")).is_absolute()
@@ -373,6 +490,7 @@ def load_grism_config(path):
                 f"{path.name} is neither a FITS file nor a grismconf configuration (no DISPX_/DISPL_ "
                 "lines). Give a processed WFSS _cal.fits file or a grismconf .conf file."
             )
+        _check_sensitivity_files(path, text)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore", ResourceWarning)
         with _working_directory(workdir):
