@@ -23,6 +23,7 @@ __all__ = [
     "positive_number",
     "wavelength_in_micron",
     "trace_parameter_range",
+    "neighbour_positions",
 ]
 
 
@@ -295,3 +296,88 @@ def trace_parameter_range(t_range):
             f"t_range must be finite with t_min < t_max (t = 0 and 1 are the ends of the order); got {t_range!r}."
         )
     return t_min, t_max
+
+
+def _column_names(table):
+    """Column names of a table-like object (astropy Table, dict, structured array,
+    pandas DataFrame), or None if it is not one."""
+    names = getattr(table, "colnames", None)
+    if names is None and isinstance(table, dict):
+        names = list(table)
+    if names is None:
+        dtype = getattr(table, "dtype", None)
+        names = None if dtype is None or dtype.names is None else list(dtype.names)
+    if names is None and hasattr(table, "columns") and hasattr(table, "iloc"):
+        names = [str(name) for name in table.columns]  # pandas
+    return None if names is None else [str(name) for name in names]
+
+
+def neighbour_positions(neighbours):
+    """Positions of neighbouring sources as two float arrays ``(x0, y0)``.
+
+    Parameters
+    ----------
+    neighbours : None, array_like of (x0, y0) pairs, or table
+        ``None`` (no neighbours); a list or ``(n, 2)`` array of ``(x0, y0)`` pairs; or
+        a table (`~astropy.table.Table`, dict, numpy structured array, pandas
+        DataFrame) with ``x0`` and ``y0`` columns. Pixels (0-based) on the WFSS
+        exposure; a `~astropy.units.Quantity` in pixels is accepted.
+
+    Returns
+    -------
+    x0, y0 : numpy.ndarray
+        One-dimensional, of equal length (empty for None).
+
+    Raises
+    ------
+    TypeError
+        If ``neighbours`` is text or a single number.
+    ValueError
+        If a table lacks ``x0``/``y0`` columns, an array is not made of pairs, or a
+        position is not finite or not in pixels.
+    """
+    if neighbours is None:
+        return np.zeros(0), np.zeros(0)
+    if _is_text(neighbours) or isinstance(neighbours, numbers.Number):
+        raise TypeError(
+            "neighbours must be the positions of other sources: a list of (x0, y0) "
+            "pairs or a table with x0 and y0 columns, got "
+            f"{type(neighbours).__name__} {neighbours!r}."
+        )
+    names = _column_names(neighbours)
+    if names is not None:
+        if "x0" not in names or "y0" not in names:
+            raise ValueError(
+                "neighbours is a table without x0 and y0 columns (it has "
+                f"{names[:8]}). "
+                "Give the neighbours' positions on this WFSS exposure in columns named "
+                "x0 and y0, e.g. Table({'x0': catalog['x0_wfss'], 'y0': "
+                "catalog['y0_wfss']}), or a list of (x0, y0) pairs."
+            )
+        x, y = neighbours["x0"], neighbours["y0"]
+    else:
+        if isinstance(neighbours, u.Quantity):
+            pairs = neighbours
+        else:
+            try:
+                pairs = np.asarray(
+                    [p.value if isinstance(p, u.Quantity) else p for p in neighbours]
+                    if isinstance(neighbours, (list, tuple)) else neighbours,
+                    dtype=float,
+                )
+            except (TypeError, ValueError):
+                raise TypeError(
+                    "neighbours must be a list of (x0, y0) pairs of numbers or a table "
+                    f"with x0 and y0 columns; got {type(neighbours).__name__}."
+                ) from None
+        if pairs.size == 0:
+            return np.zeros(0), np.zeros(0)
+        if pairs.ndim != 2 or pairs.shape[1] != 2:
+            raise ValueError(
+                f"neighbours has shape {pairs.shape}; give one (x0, y0) pair per "
+                "neighbour (shape (n, 2)), e.g. [(971.9, 1550.1), (1661.9, 1205.1)], "
+                "or a table with x0 and y0 columns."
+            )
+        x, y = pairs[:, 0], pairs[:, 1]
+    x, y = pixel_positions(x, y, names=("neighbours x0", "neighbours y0"))
+    return np.ravel(x).astype(float), np.ravel(y).astype(float)
