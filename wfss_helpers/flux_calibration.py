@@ -243,6 +243,11 @@ def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
     `~specutils.Spectrum`
         F_lambda in erg/s/cm²/Å on the (increasing) wavelength axis, with a
         `~astropy.nddata.StdDevUncertainty` and a boolean ``mask`` (True = not usable).
+        Its ``meta`` carries what the extraction found, in the same (wavelength)
+        order: ``flags`` (the :class:`~wfss_helpers.extraction.ExtractionFlag`
+        bitmask), ``contaminated`` (True where another order of the source or of a
+        neighbour falls in the aperture: those values are not masked, but hold that
+        light too), and ``centring_offset``, ``contaminants`` and ``rate_err_source``.
 
     Raises
     ------
@@ -254,9 +259,17 @@ def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
 
     flam, flam_err, mask = flambda_arrays(extraction, config, min_relative_sensitivity=min_relative_sensitivity)
     order = np.argsort(extraction.wavelength)
+    meta = {
+        "flags": np.asarray(extraction.flags)[order],
+        "contaminated": np.asarray(extraction.contaminated)[order],
+        "contaminants": extraction.contaminants,
+        "centring_offset": extraction.centring_offset,
+        "rate_err_source": extraction.rate_err_source,
+    }
     return Spectrum(
         flux=flam[order],
         spectral_axis=extraction.wavelength[order],
         uncertainty=StdDevUncertainty(flam_err[order]),
         mask=mask[order],
+        meta=meta,
     )
