@@ -129,10 +129,28 @@ def test_trace_past_the_detector_edge_extracts_what_is_on_it(config):
 
 
 def test_all_nan_box(config):
+    # Every pixel NaN: the error says so (it used to ask for a taller box), whether
+    # the background is estimated or given.
     data = np.full((2048, 2048), np.nan)
-    with pytest.raises(ValueError, match="Only 0 usable background pixels.*larger box_half_height"):
-        box_extract({"data": data}, config, 1, 1500.0, 1000.0)
-    ext = box_extract({"data": data}, config, 1, 1500.0, 1000.0, background=0.0)
+    refused = (
+        "Every one of the .* pixels of the box .* is unusable .*NaN or infinite in SCI"
+        ".*taller box would not help"
+    )
+    for background in (None, 0.0):
+        with pytest.raises(ValueError, match=refused):
+            box_extract({"data": data}, config, 1, 1500.0, 1000.0, background=background)
+
+
+def test_nan_aperture_is_masked(config):
+    # The aperture all NaN, the background rows fine: every entry masked, not summed.
+    data = np.random.default_rng(4).normal(0.0, 0.02, (2048, 2048))
+    probe = box_extract({"data": data}, config, 1, 1500.0, 1000.0, background=0.0)
+    rows = np.arange(2048)[:, None]
+    columns = np.arange(probe.bbox.x_min, probe.bbox.x_max + 1)
+    near = np.abs(rows - probe.trace_y[None, :]) < 4.5
+    data[:, columns] = np.where(near, np.nan, data[:, columns])
+    with pytest.warns(UserWarning, match="No trace of order"):
+        ext = box_extract({"data": data}, config, 1, 1500.0, 1000.0)
     assert ext.mask.all() and np.all(np.isnan(ext.rate))
 
 
