@@ -800,13 +800,14 @@ def _warn_centring(
     warnings.warn(
         f"The trace of {trace._describe()} lies {offset:+.2f} px ({across}) from where "
         f"it is predicted across the dispersion (flux-weighted centroid, {how}), more "
-        f"than {tolerance:g} px: {aperture} misses part of it and the rate is too low "
-        "(a wrong position along the dispersion shifts the wavelengths too). Check "
-        "x0, y0 (the source's position on this exposure, from its direct-image "
-        "position and the WCS of both files) and that the configuration is this "
-        "exposure's, or whether a neighbour's trace overlaps this one (pass "
-        "neighbours= to flag it). extraction.centroid has the measured centre of each "
-        "entry.",
+        f"than {tolerance:g} px. If the position is wrong, {aperture} misses part of "
+        "the trace and the rate is too low (and a position wrong along the dispersion "
+        "shifts the wavelengths): check x0, y0 (the source's position on this "
+        "exposure, from its direct-image position and the WCS of both files) and "
+        "that the configuration is this exposure's. If a neighbour's trace overlaps "
+        "this one and pulls the centroid, the rate includes its light: pass "
+        "neighbours= to flag those entries. extraction.centroid has the measured "
+        "centre of each entry.",
         stacklevel=3,
     )
 
