@@ -16,23 +16,263 @@ With ``reference_files`` given, every reference file is passed to the steps as a
 (and all other reference types as ``"N/A"``), so CRDS is never asked for one: this is how the
 embedded demo data are calibrated offline. Without it, CRDS chooses the reference files, as
 for real data.
+
+Each step logs some 30 lines (its parameters, the reference files, what it did).
+:func:`capture_logs` sends them to a file instead of the screen and counts the warnings.
 """
 
 from __future__ import annotations
 
+import io
 import logging
 import os
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
+    "PIPELINE_LOGGERS",
     "CRDSUnavailableError",
+    "PipelineLog",
     "calibrate_imaging",
     "calibrate_wfss",
+    "capture_logs",
     "step_overrides",
     "wcs_reference_files",
 ]
 
 log = logging.getLogger(__name__)
+
+
+#: The loggers the jwst steps write to (those ``jwst.stpipe.Step.get_stpipe_loggers``
+#: names): the steps themselves, the libraries they call, CRDS, and Python warnings
+#: raised while a step runs.
+PIPELINE_LOGGERS = ("stpipe", "jwst", "stcal", "stdatamodels", "tweakwcs", "CRDS", "py.warnings")
+
+#: The format of each record in the log file: the one stpipe prints.
+_LOG_FORMAT = "%(asctime)s - %(name)s - %(levelname)s - %(message)s"
+
+
+@dataclass
+class PipelineLog:
+    """What :func:`capture_logs` wrote to its file, counted as it was written.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The log file (plain text, one record per entry, in stpipe's format).
+    records : int
+        Log records written during the ``with`` block (a record may span several lines,
+        e.g. a step's parameters).
+    warnings : int
+        Records of level WARNING or above (errors included).
+    errors : int
+        Records of level ERROR or above.
+    warning_messages : list of str
+        ``"logger: message"`` of each record of level WARNING or above, in order.
+    """
+
+    path: Path
+    records: int = 0
+    warnings: int = 0
+    errors: int = 0
+    warning_messages: list = field(default_factory=list)
+    _entries: list = field(default_factory=list, repr=False)
+
+    def _add(self, record, text):
+        self.records += 1
+        self._entries.append((record.levelno, text))
+        if record.levelno >= logging.WARNING:
+            self.warnings += 1
+            self.warning_messages.append(f"{record.name}: {record.getMessage()}")
+        if record.levelno >= logging.ERROR:
+            self.errors += 1
+
+    def summary(self) -> str:
+        """One line: how many records and warnings, and where they are.
+
+        Returns
+        -------
+        str
+        """
+        plural = "" if self.warnings == 1 else "s"
+        return (
+            f"{self.records} pipeline log records ({self.warnings} warning{plural}) "
+            f"written to {self.path}"
+        )
+
+    def read(self, level="INFO") -> str:
+        """The records of this capture at or above ``level``, as written to the file.
+
+        Parameters
+        ----------
+        level : str or int, optional
+            ``"DEBUG"``, ``"INFO"`` (default: everything written), ``"WARNING"``,
+            ``"ERROR"``, or a `logging` level number.
+
+        Returns
+        -------
+        str
+            The records, one per line (a record may span several lines); empty if none.
+        """
+        levelno = _level_number(level)
+        return "\n".join(text for number, text in self._entries if number >= levelno)
+
+
+def _level_number(level) -> int:
+    if isinstance(level, bool) or not isinstance(level, (int, str)):
+        raise TypeError(f"level must be a logging level name or number, got {level!r}.")
+    if isinstance(level, int):
+        return level
+    numbers = logging.getLevelNamesMapping()
+    if level.strip().upper() not in numbers:
+        raise ValueError(
+            f"Unknown logging level {level!r}; use DEBUG, INFO, WARNING, ERROR or CRITICAL."
+        )
+    return numbers[level.strip().upper()]
+
+
+class _RecordingFileHandler(logging.FileHandler):
+    """Writes each record to the file and counts it in a :class:`PipelineLog`."""
+
+    def __init__(self, path, mode, result):
+        super().__init__(path, mode=mode, encoding="utf-8")
+        self.result = result
+        self.setFormatter(logging.Formatter(_LOG_FORMAT))
+
+    def emit(self, record):
+        super().emit(record)
+        self.result._add(record, self.format(record))
+
+
+@contextmanager
+def capture_logs(path, *, level="INFO", append=True):
+    """Send the jwst pipeline's log to a file instead of the screen, for a ``with`` block.
+
+    Each ``Step.call`` normally prints its log (some 30 lines per step: parameters,
+    reference files, results) to the screen. Inside the block, the records of the
+    loggers in :data:`PIPELINE_LOGGERS` (stpipe, jwst, stcal, stdatamodels, CRDS, and
+    Python warnings raised by a step) are written to ``path`` instead, and counted.
+    Afterwards the loggers are as they were: levels, handlers, propagation, CRDS's own
+    console output, and what ``Step.call`` prints.
+
+    The steps themselves are unchanged: they run with their usual settings and still
+    record their log in the output model (``meta.cal_logs``).
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The log file. Its folder is created if needed.
+    level : str or int, optional
+        The lowest level written (default ``"INFO"``, what the steps print by default).
+    append : bool, optional
+        Add to the file (default) or start it afresh.
+
+    Yields
+    ------
+    PipelineLog
+        Counts the records (and the warnings) as they are written; ``.summary()`` is a
+        one-line summary, ``.read("WARNING")`` the warnings themselves.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``path`` is not a path or ``level`` not a logging level.
+    IsADirectoryError
+        If ``path`` is a folder.
+    NotADirectoryError, PermissionError
+        If the log's folder cannot be created or written to.
+
+    Notes
+    -----
+    ``Step.call`` attaches a handler printing to ``stderr`` unless logging has been
+    configured for stpipe; inside the block its default configuration is one with no
+    console handler (stpipe's ``null`` handler), so the records reach only the file. An
+    exception leaving the block gets a note naming the log file.
+
+    Examples
+    --------
+    >>> with capture_logs("pipeline.log") as logs:  # doctest: +SKIP
+    ...     model = AssignWcsStep.call("jw01076103001_02101_00001_nrcalong_rate.fits")
+    >>> print(logs.summary())  # doctest: +SKIP
+    >>> print(logs.read("WARNING"))  # doctest: +SKIP
+    """
+    from .file_checks import writable_directory
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"The log file must be a path, got {type(path).__name__} {path!r}.")
+    levelno = _level_number(level)
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"The log file {path} is a directory; give a file name, e.g. {path / 'pipeline.log'}.")
+    writable_directory(path.parent, "log")
+    result = PipelineLog(path=path.resolve())
+    handler = _RecordingFileHandler(path, "a" if append else "w", result)
+    handler.setLevel(levelno)
+    loggers = [logging.getLogger(name) for name in PIPELINE_LOGGERS]
+    saved = [(logger, logger.level, logger.propagate) for logger in loggers]
+    restore_stpipe = _quiet_stpipe_default(levelno)
+    restore_crds = _remove_crds_console()
+    try:
+        for logger in loggers:
+            logger.addHandler(handler)
+            logger.setLevel(levelno)
+            # Not also to the root logger (which Jupyter, or the user, may print).
+            logger.propagate = False
+        yield result
+    except BaseException as err:
+        if hasattr(err, "add_note"):
+            err.add_note(f"The pipeline's log is in {result.path}.")
+        raise
+    finally:
+        for logger, level_before, propagate_before in saved:
+            logger.removeHandler(handler)
+            logger.setLevel(level_before)
+            logger.propagate = propagate_before
+        handler.close()
+        restore_crds()
+        restore_stpipe()
+
+
+def _quiet_stpipe_default(levelno):
+    """Make ``Step.call``'s default log configuration print nothing, until undone.
+
+    Without a configuration in place, ``Step.call`` loads stpipe's default one (a
+    ``stderr`` handler at INFO) for the duration of the call; here the default names
+    the ``null`` handler instead, keeping everything else (levels, the records each step
+    keeps in ``meta.cal_logs``). Returns the function that undoes it.
+    """
+    try:
+        from stpipe import _log as stpipe_log
+    except ImportError:  # pragma: no cover - stpipe comes with jwst
+        return lambda: None
+    original = getattr(stpipe_log, "_find_logging_config_file", None)
+    if original is None:  # pragma: no cover - another stpipe: its default stays
+        return lambda: None
+    config = f"[*]\nhandler = null\nlevel = {levelno}\n".encode()
+    stpipe_log._find_logging_config_file = lambda: io.BytesIO(config)
+
+    def restore():
+        stpipe_log._find_logging_config_file = original
+
+    return restore
+
+
+def _remove_crds_console():
+    """Silence CRDS's own console handler (it prints to stderr directly), until undone."""
+    try:
+        from crds.core import log as crds_log
+    except ImportError:  # pragma: no cover - CRDS comes with jwst
+        return lambda: None
+    had_console = getattr(crds_log.THE_LOGGER, "console", None) is not None
+    if had_console:
+        crds_log.remove_console_handler()
+
+    def restore():
+        if had_console:
+            crds_log.add_console_handler()
+
+    return restore
 
 
 def _steps():

@@ -9,7 +9,9 @@
    (positions, F_lambda spectra, cosmic rays) in ``demo_truth.fits``;
 3. the **real** jwst steps (AssignWcs, FlatField with the imaging-flat trick, Photom) run on
    every file through a one-file offline CRDS cache (:mod:`wfss_helpers.pipeline`),
-   giving ``_cal.fits`` files that ``grismconf.Config`` reads with no network;
+   giving ``_cal.fits`` files that ``grismconf.Config`` reads with no network. Their
+   log (some 270 lines) goes to ``pipeline.log`` in the dataset; one summary line is
+   printed;
 4. ``manifest.json``, written last, which marks the dataset complete.
 
 Loading, caching and locking are in :mod:`wfss_helpers.demo.dataset`.
@@ -26,7 +28,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from ..crds_config import configure_offline_crds
-from ..pipeline import calibrate_imaging, calibrate_wfss
+from ..pipeline import calibrate_imaging, calibrate_wfss, capture_logs
 from . import instrument as inst
 from . import scene
 from .dataset import DEMO_SEED, DEMO_VERSION, FILES, DemoDataset, dataset_from_directory, write_manifest
@@ -34,6 +36,9 @@ from .dataset import DEMO_SEED, DEMO_VERSION, FILES, DemoDataset, dataset_from_d
 __all__ = ["build_demo_dataset", "true_wavelength_grid"]
 
 log = logging.getLogger(__name__)
+
+#: The jwst steps' log of the calibration, in the dataset folder.
+PIPELINE_LOG = "pipeline.log"
 
 #: Truth-table columns of each grism exposure's undispersed source positions.
 _POSITION_COLUMNS = {"grismr": ("x0_wfss", "y0_wfss"), "grismc": ("x0_grismc", "y0_grismc")}
@@ -111,17 +116,20 @@ def build_demo_dataset(directory, *, seed: int = DEMO_SEED) -> DemoDataset:
 
     crds_path = directory / "crds_offline"
     configure_offline_crds(crds_path)
-    calibrate_imaging(
-        directory / _RATE_FILES["direct"],
-        {"distortion": refs["distortion"], "flat": refs["flat"], "photom": refs["photom_imaging"]},
-        output=directory / _RATE_FILES["direct"].replace("_rate", "_cal"),
-    ).close()
-    for kind in ("grismr", "grismc"):
-        calibrate_wfss(
-            directory / _RATE_FILES[kind],
-            inst.reference_files_for(scene.KINDS[kind], refs),
-            output=directory / _RATE_FILES[kind].replace("_rate", "_cal"),
+    # The steps' log (some 90 lines per exposure) goes to a file of the dataset, not to
+    # the screen of whoever loaded the dataset first: they see one line.
+    with capture_logs(directory / PIPELINE_LOG, append=False) as pipeline_log:
+        calibrate_imaging(
+            directory / _RATE_FILES["direct"],
+            {"distortion": refs["distortion"], "flat": refs["flat"], "photom": refs["photom_imaging"]},
+            output=directory / _RATE_FILES["direct"].replace("_rate", "_cal"),
         ).close()
+        for kind in ("grismr", "grismc"):
+            calibrate_wfss(
+                directory / _RATE_FILES[kind],
+                inst.reference_files_for(scene.KINDS[kind], refs),
+                output=directory / _RATE_FILES[kind].replace("_rate", "_cal"),
+            ).close()
 
     manifest = write_manifest(
         directory,
@@ -130,7 +138,33 @@ def build_demo_dataset(directory, *, seed: int = DEMO_SEED) -> DemoDataset:
         generation_seconds=round(time.perf_counter() - start, 2),
     )
     log.info("Demo dataset generated in %.1f s at %s", manifest["generation_seconds"], directory)
+    print(_summary(manifest["generation_seconds"], pipeline_log), flush=True)
     return dataset_from_directory(directory, manifest)
+
+
+def _summary(seconds, pipeline_log) -> str:
+    """The one line a first run shows: what was made, and where the steps' log is."""
+    count = pipeline_log.warnings
+    line = (
+        f"Demo dataset generated in {seconds:.0f} s; the jwst steps' log "
+        f"({pipeline_log.records} records, {count} warning{'' if count == 1 else 's'}) "
+        f"is {PIPELINE_LOG} in its folder"
+    )
+    unexpected = count - sum(map(_is_expected_warning, pipeline_log.warning_messages))
+    if unexpected:
+        return line + f": read it, {unexpected} warning(s) were not expected."
+    if count:
+        return line + " (the expected photom warning of each grism exposure)."
+    return line + "."
+
+
+def _is_expected_warning(message) -> bool:
+    """PhotomStep's warning on a grism exposure calibrated with PUPIL = CLEAR.
+
+    With the imaging-flat trick the exposure looks like a CLEAR image, so PhotomStep finds
+    no row for it in the WFSS photom file and leaves the data in DN/s, as intended.
+    """
+    return message.startswith("jwst.photom") and "matching row in table, found 0" in message
 
 
 def true_wavelength_grid():
