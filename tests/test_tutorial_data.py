@@ -36,7 +36,7 @@ def test_demo_mode_is_offline(demo, clean_crds_env, network_recorder):
     assert os.environ["CRDS_PATH"] == str(demo.crds_path.resolve())
     assert os.environ["STPIPE_DISABLE_CRDS_STEPPARS"] == "True"
     assert data.source_position == (1562.0, 696.0)
-    assert set(data.reference_files) == {"imaging", "wfss"}
+    assert set(data.reference_files) == {"imaging", "wfss", "grismc"}
 
 
 def test_online_configuration(clean_crds_env, tmp_path):

@@ -444,12 +444,12 @@ def _check_input(rate, wfss):
 
 
 def _check_reference_dict(reference_files, which=None):
-    """A dict of reference type -> existing file (not TutorialData's two sections)."""
+    """A dict of reference type -> existing file (not TutorialData's sections)."""
     if not isinstance(reference_files, dict):
         raise TypeError(
             f"reference_files must be a dict of reference type -> file, got {type(reference_files).__name__}."
         )
-    if {"imaging", "wfss"} & set(reference_files):
+    if {"imaging", "wfss", "grismc"} & set(reference_files):
         raise ValueError(
             "reference_files has the 'imaging'/'wfss' sections of TutorialData.reference_files; "
             f"pass one of them: reference_files['{which or 'imaging'}'] or ['wfss']."

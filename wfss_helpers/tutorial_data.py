@@ -264,7 +264,7 @@ def _real_data(cache_dir, *, mast_url=None, crds_path=None, crds_server_url=None
     from .data_access import MAST_DOWNLOAD_URL, MAST_URL_VARIABLE, fetch_seed_data
     from .demo.dataset import default_cache_dir
     from .file_checks import writable_directory
-    from .pipeline import calibrate_imaging, calibrate_wfss
+    from .pipeline import calibrate_imaging, calibrate_wfss, capture_logs
 
     if cache_dir is not None:
         directory = Path(os.path.abspath(Path(cache_dir).expanduser()))
@@ -274,10 +274,14 @@ def _real_data(cache_dir, *, mast_url=None, crds_path=None, crds_server_url=None
     settings = configure_online_crds(crds_path, server_url=crds_server_url)
     rates = fetch_seed_data(directory, base_url=mast_url or os.environ.get(MAST_URL_VARIABLE) or MAST_DOWNLOAD_URL)
     cal = {role: directory / Path(path).name.replace("_rate.fits", "_cal.fits") for role, path in rates.items()}
-    if not cal["imaging"].exists():
-        calibrate_imaging(rates["imaging"], output=cal["imaging"]).close()
-    if not cal["wfss"].exists():
-        calibrate_wfss(rates["wfss"], output=cal["wfss"]).close()
+    if not (cal["imaging"].exists() and cal["wfss"].exists()):
+        # The steps' log (some 180 lines) goes to a file beside the data, not the screen.
+        with capture_logs(directory / "pipeline.log") as log:
+            if not cal["imaging"].exists():
+                calibrate_imaging(rates["imaging"], output=cal["imaging"]).close()
+            if not cal["wfss"].exists():
+                calibrate_wfss(rates["wfss"], output=cal["wfss"]).close()
+        print(f"Calibrated the program 01076 files: {log.summary()}")
     return TutorialData(
         mode="real",
         direct_rate=Path(rates["imaging"]),
