@@ -16,6 +16,7 @@
 # # 4. Two grisms: the same source dispersed along rows and along columns
 #
 # **Authors:** The wfss-helpers contributors
+#
 # **Date:** 2026-11-25
 #
 # NIRCam has two long-wavelength grisms. **GRISMR** disperses along the detector rows
@@ -296,7 +297,7 @@ for grism, trace in traces.items():
 # The cutouts, both drawn with the wavelength increasing to the right (the GRISMC one is
 # transposed, so that its rows run along the horizontal axis):
 
-# %% mystnb={"image": {"alt": "Cutouts in GRISMR and GRISMC: one horizontal trace each"}}
+# %% mystnb={"image": {"alt": "GRISMR and GRISMC cutouts: one horizontal trace each"}}
 fig, axes = plt.subplots(len(extractions), 1, figsize=(9, 2.6 * len(extractions)))
 for ax, (grism, extraction) in zip(np.atleast_1d(axes), extractions.items()):
     cutout = cleaned[grism]["data"][extraction.bbox.slices]
@@ -404,8 +405,10 @@ if data.demo is not None:
 # columns, the same two spectra run side by side, dozens of pixels apart. The demo truth
 # lists which traces blend in which grism (`DemoDataset.blended_with`); take a source
 # that blends in GRISMR only. (Its GRISMR trace also runs off the left edge of the
-# detector: `box_extract` warns and extracts the part on the detector.) This needs the
-# demo's truth table and its GRISMC exposure.
+# detector: `box_extract` warns and extracts the part on the detector.) We also give
+# `box_extract` the positions of every source of the field on each exposure, as a
+# catalogue would list them (`neighbours=`): it then flags the entries on which another
+# source's trace falls. This needs the demo's truth table and its GRISMC exposure.
 
 # %% mystnb={"image": {"alt": "Source 2: GRISMR about 20% high, GRISMC on the truth"}}
 if data.demo is not None and "GRISMC" in traces:
@@ -422,12 +425,18 @@ if data.demo is not None and "GRISMC" in traces:
     row = data.demo.source(victim)
     wave_v, flam_v = data.demo.true_spectrum(victim)
     fig, ax = plt.subplots(figsize=(9, 3.8))
-    results = {}
+    results, flagged = {}, {}
     for grism, clean in cleaned.items():
-        x0, y0 = direct_to_wfss(direct, models[grism], row["x_direct"], row["y_direct"])
+        model = models[grism]
+        x0, y0 = direct_to_wfss(direct, model, row["x_direct"], row["y_direct"])
+        catalogue = [  # every source of the field, on this exposure
+            direct_to_wfss(direct, model, other["x_direct"], other["y_direct"])
+            for other in sources
+        ]
         trace = GrismTrace(configs[grism], 1, x0, y0)
         extraction = box_extract(
-            clean, trace, half_height=4.0, box_half_height=15.0, background=0.0
+            clean, trace, half_height=4.0, box_half_height=15.0, background=0.0,
+            neighbours=catalogue,
         )
         fraction = row[f"aperture_fraction_{grism.lower()}"]
         spectrum = flux_calibrate(extraction) / fraction
@@ -436,6 +445,9 @@ if data.demo is not None and "GRISMC" in traces:
         inside = (wave > 3.3) & (wave < 3.85) & ~spectrum.mask
         true_inside = np.interp(wave[inside], wave_v, flam_v)
         results[grism] = np.median(spectrum.flux.value[inside] / true_inside)
+        band = (extraction.wavelength > 3.3 * u.micron)
+        band &= extraction.wavelength < 3.85 * u.micron
+        flagged[grism] = np.mean(extraction.neighbour_contaminated[band])
     ax.plot(wave_v, flam_v, color="k", lw=0.8, ls="--", label="injected (truth)")
     ax.set_xlim(3.15, 3.95)  # the band interior: the filter edges amplify everything
     ax.set_ylim(0, 2.5 * np.median(flam_v))
@@ -445,17 +457,23 @@ if data.demo is not None and "GRISMC" in traces:
     ax.legend()
     plt.show()
     for grism, value in results.items():
-        print(f"{grism}: extracted / true continuum = {value:.3f}")
+        print(
+            f"{grism}: extracted / true continuum = {value:.3f}; "
+            f"{flagged[grism]:.0%} of the entries flagged NEIGHBOUR (3.30-3.85 µm)"
+        )
     assert abs(results["GRISMC"] - 1) < 0.03
     assert abs(results["GRISMR"] - 1) > 0.05
+    assert flagged["GRISMR"] > 0.5 and flagged["GRISMC"] == 0
 
 # %% [markdown]
-# A box extraction cannot tell the neighbour's light from the source's: in GRISMR the
-# spectrum is wrong by far more than its error bars, with nothing in the extraction
-# itself to show it. The other grism, with the neighbour's trace elsewhere, gives the
-# clean spectrum, and the comparison of the two shows where one is contaminated.
-# Modelling the neighbours' spectra and subtracting them (forward modelling) is the
-# general cure.
+# A box extraction cannot take the neighbour's light out: in GRISMR the spectrum is
+# wrong by far more than its error bars. Given the other sources' positions,
+# `box_extract` at least says where (the flagged entries, `extraction.contaminated`, and
+# its warning); without them, only its check of the trace's centring might notice a
+# neighbour pulling the centre (try it without `neighbours=`). The other grism, with
+# the neighbour's trace elsewhere, gives the clean spectrum, and the comparison of the
+# two shows where one is contaminated. Modelling the neighbours' spectra and
+# subtracting them (forward modelling) is the general cure.
 #
 # ## Exercises
 #
