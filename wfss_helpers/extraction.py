@@ -495,7 +495,8 @@ def _check_aperture_sizes(half_height, box_half_height, n_cross, trace):
             "±1 px it holds a fraction of the trace that depends on where the trace "
             "centre falls within a pixel and on its position error (a few tenths of "
             "a pixel), so the spectrum would be low by a factor no aperture "
-            "correction can be trusted to give (e.g. 0.27 of the flux at 0.5 px). "
+            "correction can be trusted to give (0.2 of the flux at 0.5 px for the "
+            "demo's showcased source). "
             f"Use {name} >= {MIN_HALF_HEIGHT:g} (the tutorial uses 4) and an aperture "
             "correction."
         )
