@@ -654,11 +654,10 @@ if data.demo is not None and "GRISMC" in traces:
 #
 # ## What's next
 #
-# This is the last notebook of the tutorial. From here:
-#
-# - the jwst pipeline's own WFSS products: `calwebb_spec2` extracts every source of a
-#   catalogue into `x1d` files, with its own contamination model; compare them with
-#   your box extraction;
+# - Notebook 5 runs the jwst pipeline's own WFSS extraction: the steps of
+#   `calwebb_spec2` extract every source of a catalogue into an `x1d` file, with its own
+#   contamination model; it compares those spectra with the box extraction of notebooks
+#   3 and 4;
 # - **grizli** and **slitlessutils**, which model every source's dispersed light and
 #   fit spectra with the contamination subtracted;
 # - the JWST documentation (https://jwst-docs.stsci.edu): the pages "NIRCam Wide Field
