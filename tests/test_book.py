@@ -13,6 +13,11 @@ reader would, and the tests check in the browser that
 * the figures are there: every image has loaded with a non-zero natural size;
 * nothing was fetched from anywhere but the local server.
 
+Without a browser, the built HTML is checked too: one API page per module, each notebook
+offered as an ``.ipynb`` download (a valid, executed notebook) and the Binder/Colab launch
+links. And ``make lab`` is started headless on loopback, to check that JupyterLab serves
+the ``.py`` notebooks as notebooks (jupytext) and opens them as notebooks by default.
+
 Screenshots are written to ``build/book-screenshot.png`` (the first notebook, full page)
 and ``build/book-screenshots/`` (every page checked); their paths, and the build log's, are
 printed in the test log. Without Chromium the browser tests are skipped, unless the
@@ -50,26 +55,30 @@ PAGES_WITH_FIGURES = ("notebooks/01_trace_geometry", "notebooks/03_box_extractio
 #: The page kept as ``build/book-screenshot.png``.
 MAIN_SCREENSHOT_PAGE = "notebooks/01_trace_geometry"
 
-#: Modules the API page must document.
+#: Modules of the API reference, in the order of their pages: science helpers, data
+#: sources, the demo, checks. Each has a page api/<module>.html (api/demo/<name>.html).
 API_MODULES = (
-    "tutorial_data",
-    "data_access",
-    "demo.dataset",
-    "demo.build",
-    "demo.instrument",
-    "demo.scene",
-    "crds_config",
-    "pipeline",
-    "source_positions",
     "trace",
     "background",
     "extraction",
     "flux_calibration",
     "lines",
     "plotting",
+    "source_positions",
+    "tutorial_data",
+    "data_access",
+    "crds_config",
+    "pipeline",
+    "spec2",
+    "demo.instrument",
+    "demo.scene",
+    "demo.build",
+    "demo.dataset",
     "file_checks",
     "argument_checks",
 )
+#: The launch buttons' repository (a placeholder until the project is published).
+REPOSITORY = "wfss-helpers/nircam-wfss-tutorial"
 
 CHROMIUM_FLAGS = (
     "--headless=new",
@@ -87,19 +96,21 @@ CHROMIUM_FLAGS = (
 )
 
 
-def _toc_pages() -> list[str]:
-    """Docnames of the book's pages, in order, from _toc.yml."""
+def _toc_pages() -> tuple[list[str], list[str]]:
+    """Docnames of the book's pages, in order, from _toc.yml; and those of the sections."""
     toc = yaml.safe_load((BOOK / "_toc.yml").read_text())
-    pages = [toc["root"]]
+    pages, sections = [toc["root"]], []
     for part in toc.get("parts", [{"chapters": toc.get("chapters", [])}]):
         for chapter in part.get("chapters", []):
             pages.append(chapter["file"])
+            sections += [section["file"] for section in chapter.get("sections", [])]
             pages += [section["file"] for section in chapter.get("sections", [])]
-    return [str(Path(page).with_suffix("")) for page in pages]
+    return pages, sections
 
 
-TOC_PAGES = _toc_pages()
+TOC_PAGES, TOC_SECTIONS = _toc_pages()
 NOTEBOOK_PAGES = [page for page in TOC_PAGES if page.startswith("notebooks/")]
+API_PAGES = [f"api/{module.replace('.', '/')}" for module in API_MODULES]
 
 
 def _report(config, message):
@@ -165,13 +176,95 @@ def test_book_has_every_page(built_book):
         assert (built_book / f"{page}.html").is_file(), f"{page} was not rendered"
 
 
-def test_api_page_documents_the_helpers(built_book):
-    api = (built_book / "api.html").read_text()
-    for module in API_MODULES:
-        assert f'id="module-wfss_helpers.{module}"' in api, f"wfss_helpers.{module} is not on the API page"
+def test_api_pages_document_the_helpers(built_book):
+    """One page per module, in the order of API_MODULES, each generated from docstrings."""
+    api_sections = [page for page in TOC_SECTIONS if page.startswith("api/")]
+    assert api_sections == API_PAGES, f"_toc.yml lists the API pages {api_sections}"
+    overview = (built_book / "api.html").read_text()
+    positions = []
+    for module, page in zip(API_MODULES, API_PAGES):
+        html = (built_book / f"{page}.html").read_text()
+        assert f'id="module-wfss_helpers.{module}"' in html, f"{page}: no wfss_helpers.{module}"
+        # The overview's table links to the module's page.
+        link = re.search(rf'href="{re.escape(page)}\.html#module-wfss_helpers\.{re.escape(module)}"', overview)
+        assert link, f"api.html does not link to {page}.html"
+        positions.append(link.start())
+    assert positions == sorted(positions), "api.html lists the modules in another order"
     # Function and class entries generated from docstrings, not just module headings.
-    assert 'id="wfss_helpers.tutorial_data.get_tutorial_data"' in api
-    assert 'id="wfss_helpers.extraction.box_extract"' in api
+    assert 'id="wfss_helpers.tutorial_data.get_tutorial_data"' in (built_book / "api/tutorial_data.html").read_text()
+    assert 'id="wfss_helpers.extraction.box_extract"' in (built_book / "api/extraction.html").read_text()
+    assert 'id="wfss_helpers.trace.GrismTrace"' in (built_book / "api/trace.html").read_text()
+
+
+def _book_extension():
+    """jupyter_book/_ext/wfss_book.py, imported as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("wfss_book", BOOK / "_ext" / "wfss_book.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_no_module_can_be_left_out_of_the_api_reference(monkeypatch):
+    """The extension stops the build, saying what to add, if a module has no API page."""
+    from sphinx.errors import ConfigError
+
+    extension = _book_extension()
+    toc = [page for page in TOC_PAGES]
+    extension.check_api_modules(toc)  # the book as it is
+    on_disk = extension.package_modules()
+    assert set(on_disk) == set(API_MODULES), "a module of wfss_helpers is missing from API_MODULES here"
+
+    monkeypatch.setattr(extension, "package_modules", lambda: sorted([*on_disk, "spectra"]))
+    with pytest.raises(ConfigError, match=r"wfss_helpers\.spectra is not documented.*api/spectra\.md"):
+        extension.check_api_modules(toc)
+    monkeypatch.undo()
+    with pytest.raises(ConfigError, match="missing.*api/lines"):
+        extension.check_api_modules([page for page in toc if page != "api/lines"])
+    swapped = [*toc]
+    i, j = swapped.index("api/trace"), swapped.index("api/background")
+    swapped[i], swapped[j] = swapped[j], swapped[i]
+    with pytest.raises(ConfigError, match="in another order"):
+        extension.check_api_modules(swapped)
+
+
+def _notebook_links(html: str, page: str) -> list[str]:
+    """The hrefs of a notebook page that point at its .ipynb download."""
+    name = Path(page).name
+    return re.findall(rf'href="([^"]*_sources/notebooks/{re.escape(name)}\.ipynb)"', html)
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_notebook_page_offers_the_ipynb(built_book, page):
+    """A link under the title and in the theme's download menu; the file is the executed notebook."""
+    import nbformat
+
+    html = (built_book / f"{page}.html").read_text()
+    links = _notebook_links(html, page)
+    assert len(links) >= 2, f"{page}: expected the .ipynb link under the title and in the download menu, got {links}"
+    assert 'class="wfss-download"' in html and "download-notebook-button" in html
+    for link in set(links):
+        target = (built_book / page).parent / link
+        assert target.resolve() == (built_book / "_sources" / f"{page}.ipynb").resolve(), link
+    notebook = nbformat.read(built_book / "_sources" / f"{page}.ipynb", as_version=4)
+    nbformat.validate(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code and all(cell.get("execution_count") for cell in code), f"{page}: the download is not executed"
+    assert "jupytext" not in notebook.metadata, f"{page}: the download keeps jupytext's pairing"
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+    # The .py source is offered too.
+    assert (built_book / "_sources" / f"{page}.py").is_file()
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_notebook_page_has_launch_buttons(built_book, page):
+    """Binder (JupyterLab) and Colab links to the notebook in the repository of _config.yml."""
+    html = (built_book / f"{page}.html").read_text().replace("&amp;", "&")
+    binder = f"https://mybinder.org/v2/gh/{REPOSITORY}/main?urlpath=lab/tree/jupyter_book/{page}.py"
+    colab = f"https://colab.research.google.com/github/{REPOSITORY}/blob/main/jupyter_book/{page}.py"
+    assert f'href="{binder}"' in html, f"{page}: no Binder link {binder}"
+    assert f'href="{colab}"' in html, f"{page}: no Colab link {colab}"
 
 
 def test_book_needs_no_network(built_book):
@@ -281,6 +374,7 @@ const done = arguments[arguments.length - 1];
       naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
       width: img.getBoundingClientRect().width, height: img.getBoundingClientRect().height,
       inOutput: img.closest('.cell_output') !== null,
+      inMenu: img.closest('.dropdown-menu') !== null,
     })),
     resources: performance.getEntriesByType('resource').map((e) => e.name),
   });
@@ -321,10 +415,15 @@ def _screenshot(browser, path, *, max_height=12000):
 
 def _check_page(info, base_url, *, needs_math=True):
     page = info["url"]
-    # Navigation: the sidebar links to every page of the table of contents, visibly.
+    # Navigation: the sidebar links to every page of the table of contents, visibly
+    # (sections, e.g. the API pages, may be folded under their chapter).
     hrefs = {link["href"].split("#")[0] for link in info["nav"] if link["visible"]}
+    all_hrefs = {link["href"].split("#")[0] for link in info["nav"]}
     for docname in TOC_PAGES:
-        assert base_url + f"{docname}.html" in hrefs, f"{page}: no visible sidebar link to {docname}"
+        if docname in TOC_SECTIONS:
+            assert base_url + f"{docname}.html" in all_hrefs, f"{page}: no sidebar link to {docname}"
+        else:
+            assert base_url + f"{docname}.html" in hrefs, f"{page}: no visible sidebar link to {docname}"
 
     # Math: typeset by the local MathJax, no errors, no TeX left in the prose.
     if needs_math:
@@ -342,7 +441,9 @@ def _check_page(info, base_url, *, needs_math=True):
         assert image["complete"] and image["naturalWidth"] > 0 and image["naturalHeight"] > 0, (
             f"{page}: image {image['src']} did not load: {image}"
         )
-        assert image["width"] > 0 and image["height"] > 0, f"{page}: image {image['src']} is not displayed"
+        # (Icons of the header's dropdown menus, e.g. the launch buttons, show on hover.)
+        if not image["inMenu"]:
+            assert image["width"] > 0 and image["height"] > 0, f"{page}: image {image['src']} is not displayed"
 
     # Offline: every request went to the local server, and none failed (bar the favicon).
     foreign = [url for url in info["resources"] if not url.startswith(base_url)]
@@ -386,5 +487,98 @@ def test_reference_page_in_browser(browser, book_url, pytestconfig, page):
     """The API, troubleshooting and references pages: navigation, math, no remote resources."""
     info = _load(browser, book_url + f"{page}.html")
     _check_page(info, book_url, needs_math=False)
+    if page in API_PAGES or page == "api":
+        # On the API pages, every module page is visible in the sidebar.
+        visible = {link["href"].split("#")[0] for link in info["nav"] if link["visible"]}
+        hidden = [p for p in API_PAGES if book_url + f"{p}.html" not in visible]
+        assert not hidden, f"{page}: API pages not visible in the sidebar: {hidden}"
     path = _screenshot(browser, SCREENSHOT_DIR / f"{page.replace('/', '_')}.png")
     _report(pytestconfig, f"\nscreenshot of {page} ({info['mjxContainers']} formulas): {path}")
+
+
+# --------------------------------------------------------------------------- JupyterLab
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_make_lab_serves_the_text_notebooks_as_notebooks(tmp_path, pytestconfig):
+    """`make lab` starts JupyterLab in notebooks/; the .py files are notebooks there.
+
+    Started headless on loopback with a random token, asked through its REST API, then
+    stopped. The user's own Jupyter configuration and settings are kept out of it.
+    """
+    import json
+    import secrets
+    import signal
+    import urllib.error
+    import urllib.request
+
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make not found")
+    port, token = _free_port(), secrets.token_hex(16)
+    args = (
+        f"--no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port={port} "
+        f"--ServerApp.port_retries=0 --IdentityProvider.token={token}"
+    )
+    env = {
+        **os.environ,
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "lab-user-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "lab-workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+    }
+    env.pop("PYTHON", None)  # the .venv as it is
+    log_path = tmp_path / "lab.log"
+
+    def get(path):
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", headers={"Authorization": f"token {token}"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.load(response)
+
+    start = time.perf_counter()
+    with log_path.open("w") as log:
+        lab = subprocess.Popen(
+            [make, "-C", str(ROOT), "lab", f"LAB_ARGS={args}"],
+            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+        )
+    try:
+        while True:
+            try:
+                get("/api/status")
+                break
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                assert lab.poll() is None, f"make lab exited ({lab.returncode}):\n{log_path.read_text()[-3000:]}"
+                assert time.perf_counter() - start < 180, f"JupyterLab did not start:\n{log_path.read_text()[-3000:]}"
+                time.sleep(0.5)
+        _report(pytestconfig, f"\nmake lab: JupyterLab answered after {time.perf_counter() - start:.1f} s")
+        listing = {item["name"]: item["type"] for item in get("/api/contents")["content"]}
+        notebooks = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+        assert notebooks and all(listing.get(name) == "notebook" for name in notebooks), listing
+        model = get(f"/api/contents/{notebooks[0]}?type=notebook&content=1")
+        assert model["type"] == "notebook" and model["format"] == "json"
+        cells = model["content"]["cells"]
+        assert cells[0]["cell_type"] == "markdown" and cells[0]["source"].startswith("# ")
+        assert any(cell["cell_type"] == "code" for cell in cells)
+        # A double click opens a .py file with jupytext's notebook view, not the text editor.
+        # (make lab sets the default in the virtualenv's JupyterLab overrides.json, which
+        # the server merges into the setting's schema defaults; user settings are empty.)
+        settings = get("/lab/api/settings/@jupyterlab/docmanager-extension:plugin")
+        defaults = settings["schema"]["properties"]["defaultViewers"].get("default", {})
+        viewers = {**defaults, **settings["settings"].get("defaultViewers", {})}
+        assert viewers.get("python") == "Jupytext Notebook", viewers
+    finally:
+        os.killpg(lab.pid, signal.SIGTERM)
+        try:
+            lab.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(lab.pid, signal.SIGKILL)
+            lab.wait()
