@@ -130,6 +130,9 @@ def build_demo_dataset(directory, *, seed: int = DEMO_SEED) -> DemoDataset:
                 inst.reference_files_for(scene.KINDS[kind], refs),
                 output=directory / _RATE_FILES[kind].replace("_rate", "_cal"),
             ).close()
+    # The dataset may be moved or shared: the log names its folder, not the build path.
+    log_path = directory / PIPELINE_LOG
+    log_path.write_text(log_path.read_text().replace(str(directory.resolve()), "<dataset>"))
 
     manifest = write_manifest(
         directory,
