@@ -35,8 +35,10 @@ are computed locally from the cached rules.
   NIRCam instrument context. Other instruments are absent: asking for one fails with
   "Unknown instrument", as it should.
 * ``jwst_nircam_9001.imap`` (``mapping = 'INSTRUMENT'``, parkey ``REFTYPE``) lists **every**
-  reference type the three steps declare and their step-parameter types
-  (``pars-assignwcsstep``, ``pars-flatfieldstep``, ``pars-photomstep``). For CRDS a type
+  reference type the steps of the real-data mode declare (AssignWcs, FlatField and Photom
+  of the calibration; SourceCatalog, Background, Extract2d, SourceType, WfssContam and
+  Extract1d of notebook 5's Spec2 run) and their step-parameter types
+  (``pars-<step>``, :data:`STEPS_WITH_PARAMETER_REFERENCES`). For CRDS a type
   missing from the imap is not "not applicable" but an error: bestrefs answers
   "NOT FOUND Unknown reference type" and ``crds.getreferences`` raises ``CrdsLookupError``
   (which ``wfss_helpers.pipeline`` reports as ``CRDSUnavailableError``). The NIRSpec-only
@@ -46,17 +48,22 @@ are computed locally from the cached rules.
 * One rmap per NIRCam type (``mapping = 'REFERENCE'``, ``classes = ('Match', 'UseAfter')``,
   parkeys of the kind the real NIRCam rmaps use, then ``META.OBSERVATION.DATE``/``TIME``).
   The types the demo instrument has select its files by exposure type, detector, channel,
-  filter, pupil or module, then by date (``UseAfter`` 2022-01-01). The types a real NIRCam
-  context has but the demo does not (filteroffset, wavelengthrange, regions, area and the
-  three ``pars-*`` types) select ``'N/A'`` for the demo exposures: CRDS answers
-  "NOT FOUND n/a", stpipe turns that into ``"N/A"`` and the steps skip the file (stpipe
-  then uses the steps' default parameters). The specwcs rmap is ``'N/A'`` for ``NRC_IMAGE``
-  because AssignWcs asks for a specwcs on the direct image too.
+  filter, pupil or module, then by date (``UseAfter`` 2022-01-01): besides the
+  calibration's, ``wavelengthrange`` and ``bkg`` (per grism) for the WFSS exposures, and
+  the imaging ``apcorr`` and ``abvegaoffset`` that SourceCatalogStep reads. The types a
+  real NIRCam context has but the demo does not (filteroffset, regions, area, extract1d,
+  the WFSS apcorr and the ``pars-*`` types) select ``'N/A'`` for the demo exposures: CRDS
+  answers "NOT FOUND n/a", stpipe turns that into ``"N/A"`` and the steps skip the file
+  (stpipe then uses the steps' default parameters; Extract1dStep applies no aperture
+  correction). The specwcs rmap is ``'N/A'`` for ``NRC_IMAGE`` because AssignWcs asks for
+  a specwcs on the direct image too; the wavelengthrange rmap likewise.
 * photom is selected by ``EXP_TYPE``: the imaging table for ``NRC_IMAGE``, the WFSS
   sensitivity table for ``NRC_WFSS``. ``calibrate_wfss`` runs PhotomStep with
   ``PUPIL = CLEAR`` (its imaging-flat trick) but ``EXP_TYPE = NRC_WFSS``, so CRDS records the
   WFSS table in ``R_PHOTOM``, which grismconf reads later. The flat rmap gives the imaging
-  flat (``PUPIL = CLEAR``) to both exposure types, the same trick.
+  flat (``PUPIL = CLEAR``) to both exposure types, the same trick, and the same flat to a
+  grism exposure flat-fielded as it is (``PUPIL = GRISMR``/``GRISMC``), as the Spec2
+  steps of notebook 5 do.
 
 **Checksums.** CRDS verifies the ``sha1sum`` header of every mapping it loads:
 ``crds.core.rmap.Mapping.from_string`` raises ``ChecksumError`` on a mismatch unless
@@ -102,6 +109,7 @@ __all__ = [
     "IMAP",
     "SERIAL",
     "STANDIN_REFERENCE_NAMES",
+    "STEPS_WITH_PARAMETER_REFERENCES",
     "build_local_crds_cache",
 ]
 
@@ -116,10 +124,30 @@ IMAP = f"jwst_nircam_{SERIAL:04d}.imap"
 STANDIN_REFERENCE_NAMES = {
     "distortion": "jwst_nircam_distortion_9001.asdf",
     "specwcs": "jwst_nircam_specwcs_9001.asdf",
+    "specwcs_grismc": "jwst_nircam_specwcs_9002.asdf",
     "flat": "jwst_nircam_flat_9001.fits",
     "photom_imaging": "jwst_nircam_photom_9001.fits",
     "photom_wfss": "jwst_nircam_photom_9002.fits",
+    "wavelengthrange": "jwst_nircam_wavelengthrange_9001.asdf",
+    "bkg": "jwst_nircam_bkg_9001.fits",
+    "bkg_grismc": "jwst_nircam_bkg_9002.fits",
+    "apcorr": "jwst_nircam_apcorr_9001.fits",
+    "abvegaoffset": "jwst_nircam_abvegaoffset_9001.asdf",
 }
+
+#: The steps that run in real-data mode (notebook 2's calibration, notebook 5's Spec2
+#: steps and source catalog): each asks CRDS for ``pars-<step class, lower case>``.
+STEPS_WITH_PARAMETER_REFERENCES = (
+    "AssignWcsStep",
+    "FlatFieldStep",
+    "PhotomStep",
+    "SourceCatalogStep",
+    "BackgroundStep",
+    "Extract2dStep",
+    "SourceTypeStep",
+    "WfssContamStep",
+    "Extract1dStep",
+)
 
 # Reference types of AssignWcs, FlatField and Photom that only NIRSpec (and MIRI MRS) use:
 # declared N/A for NIRCam at the instrument level.
@@ -138,6 +166,11 @@ _NA_AT_INSTRUMENT_LEVEL = (
     "msa",
     "ote",
     "sflat",
+    # Extract1dStep's types of NIRISS SOSS and of optimal (PSF) extraction.
+    "pastasoss",
+    "specprofile",
+    "speckernel",
+    "psf",
 )
 
 _USEAFTER = ("META.OBSERVATION.DATE", "META.OBSERVATION.TIME")
@@ -158,14 +191,15 @@ def _rmap_specs(detector, filter_, grism, module):
             ("META.EXPOSURE.TYPE", "META.INSTRUMENT.DETECTOR", "META.INSTRUMENT.CHANNEL", "META.INSTRUMENT.PUPIL"),
             ".asdf",
             "Distortion",
-            {(_DEMO_EXP_TYPES, detector, "LONG", f"CLEAR|{grism}"): "distortion"},
+            {(_DEMO_EXP_TYPES, detector, "LONG", "CLEAR|GRISMR|GRISMC"): "distortion"},
         ),
         "specwcs": (
             ("META.EXPOSURE.TYPE", "META.INSTRUMENT.PUPIL", "META.INSTRUMENT.FILTER", "META.INSTRUMENT.MODULE"),
             ".asdf",
             "Wide Field Slitless Spectral World Coordinate System",
             {
-                ("NRC_WFSS", grism, filter_, module): "specwcs",
+                ("NRC_WFSS", "GRISMR", filter_, module): "specwcs",
+                ("NRC_WFSS", "GRISMC", filter_, module): "specwcs_grismc",
                 ("NRC_IMAGE", "N/A", "N/A", "N/A"): "N/A",
             },
         ),
@@ -178,7 +212,35 @@ def _rmap_specs(detector, filter_, grism, module):
         "wavelengthrange": (
             ("META.EXPOSURE.TYPE",),
             ".asdf",
-            "Wavelength Range (the demo instrument has none)",
+            "Wavelength Range (of each WFSS order; AssignWcs asks for it too)",
+            {("NRC_WFSS",): "wavelengthrange", ("NRC_IMAGE",): "N/A"},
+        ),
+        "bkg": (
+            ("META.EXPOSURE.TYPE", "META.INSTRUMENT.FILTER", "META.INSTRUMENT.PUPIL"),
+            ".fits",
+            "WFSS background (the dispersed sky's normalised shape), per grism",
+            {
+                ("NRC_WFSS", filter_, "GRISMR"): "bkg",
+                ("NRC_WFSS", filter_, "GRISMC"): "bkg_grismc",
+                ("NRC_IMAGE", "N/A", "N/A"): "N/A",
+            },
+        ),
+        "apcorr": (
+            ("META.EXPOSURE.TYPE", "META.INSTRUMENT.FILTER"),
+            ".fits",
+            "Aperture correction: imaging (SourceCatalogStep); none for WFSS in the demo",
+            {("NRC_IMAGE", filter_): "apcorr", ("NRC_WFSS", "N/A"): "N/A"},
+        ),
+        "abvegaoffset": (
+            ("META.EXPOSURE.TYPE",),
+            ".asdf",
+            "AB to Vega magnitude offset (SourceCatalogStep)",
+            {("NRC_IMAGE",): "abvegaoffset", ("NRC_WFSS",): "N/A"},
+        ),
+        "extract1d": (
+            ("META.EXPOSURE.TYPE",),
+            ".json",
+            "Extract1d parameters (not used for WFSS, whose box comes from Extract2d)",
             {(_DEMO_EXP_TYPES,): "N/A"},
         ),
         "regions": (
@@ -191,7 +253,11 @@ def _rmap_specs(detector, filter_, grism, module):
             ("META.INSTRUMENT.DETECTOR", "META.INSTRUMENT.FILTER", "META.INSTRUMENT.PUPIL", "META.EXPOSURE.TYPE"),
             ".fits",
             "Flat Field (imaging flat, also served to the WFSS exposure presented with PUPIL=CLEAR)",
-            {(detector, filter_, "CLEAR", _DEMO_EXP_TYPES): "flat"},
+            {
+                (detector, filter_, "CLEAR", _DEMO_EXP_TYPES): "flat",
+                # calwebb_spec2 flat-fields a grism exposure as it is (PUPIL = GRISMR/C).
+                (detector, filter_, "GRISMR|GRISMC", "NRC_WFSS"): "flat",
+            },
         ),
         "photom": (
             ("META.INSTRUMENT.DETECTOR", "META.EXPOSURE.TYPE"),
@@ -208,24 +274,15 @@ def _rmap_specs(detector, filter_, grism, module):
             "Pixel Area Map (the demo instrument has none)",
             {(detector, _DEMO_EXP_TYPES): "N/A"},
         ),
-        "pars-assignwcsstep": (
-            ("META.EXPOSURE.TYPE",),
-            ".asdf",
-            "AssignWcsStep runtime parameters (defaults)",
-            {(_DEMO_EXP_TYPES,): "N/A"},
-        ),
-        "pars-flatfieldstep": (
-            ("META.EXPOSURE.TYPE",),
-            ".asdf",
-            "FlatFieldStep runtime parameters (defaults)",
-            {(_DEMO_EXP_TYPES,): "N/A"},
-        ),
-        "pars-photomstep": (
-            ("META.EXPOSURE.TYPE",),
-            ".asdf",
-            "PhotomStep runtime parameters (defaults)",
-            {(_DEMO_EXP_TYPES,): "N/A"},
-        ),
+        **{
+            f"pars-{step.lower()}": (
+                ("META.EXPOSURE.TYPE",),
+                ".asdf",
+                f"{step} runtime parameters (defaults)",
+                {(_DEMO_EXP_TYPES,): "N/A"},
+            )
+            for step in STEPS_WITH_PARAMETER_REFERENCES
+        },
     }
 
 

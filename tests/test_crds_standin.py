@@ -19,7 +19,12 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from crds_standin import CONTEXT, STANDIN_REFERENCE_NAMES, build_local_crds_cache
+from crds_standin import (
+    CONTEXT,
+    STANDIN_REFERENCE_NAMES,
+    STEPS_WITH_PARAMETER_REFERENCES,
+    build_local_crds_cache,
+)
 
 #: A closed port on loopback: the CRDS server is "unreachable" (connection refused).
 UNREACHABLE_SERVER = "http://127.0.0.1:9"
@@ -113,6 +118,7 @@ def test_network_attempts_only_to_loopback(standin_run):
                 "R_FLAT": "flat",
                 "R_PHOTOM": "photom_imaging",
                 "R_SPCWCS": None,
+                "R_WAVRAN": None,
             },
         ),
         (
@@ -122,6 +128,7 @@ def test_network_attempts_only_to_loopback(standin_run):
                 "R_SPCWCS": "specwcs",
                 "R_FLAT": "flat",
                 "R_PHOTOM": "photom_wfss",
+                "R_WAVRAN": "wavelengthrange",
             },
         ),
     ],
@@ -133,7 +140,7 @@ def test_reference_files_are_the_standins(standin_run, kind, expected):
         wanted = "N/A" if key is None else "crds://" + STANDIN_REFERENCE_NAMES[key]
         assert header[keyword] == wanted, keyword
     # Types the demo instrument does not have resolved to N/A through the rules.
-    for keyword in ("R_FILOFF", "R_WAVRAN", "R_REGION", "R_AREA", "R_CAMERA", "R_FFLAT"):
+    for keyword in ("R_FILOFF", "R_REGION", "R_AREA", "R_CAMERA", "R_FFLAT"):
         assert header[keyword] == "N/A", keyword
     for step in ("S_WCS", "S_FLAT", "S_PHOTOM"):
         assert header[step] == "COMPLETE"
@@ -152,7 +159,7 @@ def test_step_parameter_lookups_resolve_to_na(standin_run, demo, kind):
     from stpipe import crds_client
 
     parameters = read_metadata(getattr(demo, kind), flatten=True)
-    for reftype in ("pars-assignwcsstep", "pars-flatfieldstep", "pars-photomstep"):
+    for reftype in (f"pars-{step.lower()}" for step in STEPS_WITH_PARAMETER_REFERENCES):
         assert crds_client.get_reference_file(parameters, reftype, "jwst") == "N/A", reftype
 
 
