@@ -479,9 +479,10 @@ print(f"apcorr reference: {apcorr_reference}")
 
 # %% [markdown]
 # The showcased source's cutout as `Extract2dStep` cut it (after the background, in
-# DN/s); `Extract1dStep` sums the whole box, after `PhotomStep` has converted it:
+# DN/s); `Extract1dStep` sums the whole box, after `PhotomStep` has converted it. The
+# box is fixed; the trace drifts across it by about two rows (its tilt and bow):
 
-# %% mystnb={"image": {"alt": "The pipeline's cutout of the showcased source, in DN/s with an asinh stretch: a horizontal trace about 1100 columns long and 11 rows tall, filling the box from edge to edge, brightest along its middle row and fading at both ends of the filter band, with an emission-line knot near column 980."}}
+# %% mystnb={"image": {"alt": "The pipeline's cutout of the showcased source, in DN/s with an asinh stretch: a horizontal trace about 900 columns long filling the 11-row box from edge to edge; its centre drifts by about two rows from left to right across the fixed box; it fades at both ends of the filter band and has an emission-line knot near column 980."}}
 slit = next(s for s in grismr_slits.slits if s.source_id == label)
 assert slit.meta.bunit_data == "DN/s"
 fig, ax = plt.subplots(figsize=(10, 2.2))
@@ -491,7 +492,7 @@ image = ax.imshow(slit.data, norm=image_norm(slit.data, 99.5, 0.05), extent=exte
                   aspect="auto")
 fig.colorbar(image, ax=ax, label="count rate [DN/s]", pad=0.01)
 ax.set_xlabel("x (detector column) [pix]")
-ax.set_ylabel("y (row) [pix]")
+ax.set_ylabel("y (detector row) [pix]")
 ax.set_title(f"Extract2d cutout of catalog source {label}: {slit.ysize} rows, "
              f"{slit.source_type}")
 plt.show()
@@ -972,7 +973,7 @@ if victim is not None:
     change = np.nanmedian(on.flux.value[inner_v] / off.flux.value[inner_v])
     print(f"source {victim}: WfssContamStep on / off = {change:.3f}")
 
-# %% mystnb={"image": {"alt": "F_lambda against wavelength for the source that lies in a brighter neighbour's box, in GRISMR: without WfssContamStep the spectrum is lifted by the neighbour's light; with it, it drops towards the truth (dotted, demo mode), which it follows within a few per cent except near the neighbour's emission line."}}
+# %% mystnb={"image": {"alt": "F_lambda against wavelength, from 3.5 micron (where the spectrum runs off the detector's left edge) to 4.0 micron, for the source that lies in a brighter neighbour's box in GRISMR: without WfssContamStep the spectrum is about twice too high, lifted by the neighbour's light, and rises steeply beyond 3.9 micron; with it, it drops onto the truth (dotted, demo mode), within a few per cent."}}
 if victim is not None:
     fig, ax = plt.subplots(figsize=(10, 3.8))
     ax.plot(off.wavelength, off.flux, lw=0.7, label="WfssContamStep off (default)")
