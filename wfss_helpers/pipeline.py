@@ -264,13 +264,23 @@ def _remove_crds_console():
         from crds.core import log as crds_log
     except ImportError:  # pragma: no cover - CRDS comes with jwst
         return lambda: None
-    had_console = getattr(crds_log.THE_LOGGER, "console", None) is not None
-    if had_console:
+    console = getattr(crds_log.THE_LOGGER, "console", None)
+    logger = getattr(crds_log.THE_LOGGER, "logger", None)
+    handlers = list(getattr(logger, "handlers", []))
+    if console is not None:
         crds_log.remove_console_handler()
 
     def restore():
-        if had_console:
-            crds_log.add_console_handler()
+        if console is None:
+            return
+        crds_log.add_console_handler()
+        new_console = getattr(crds_log.THE_LOGGER, "console", None)
+        if logger is not None and new_console is not None and console in handlers:
+            # Put the new console handler where the old one was, among the handlers
+            # others (e.g. pytest) may have added meanwhile.
+            present = [h for h in logger.handlers if h is not new_console]
+            order = [new_console if h is console else h for h in handlers if h is console or h in present]
+            logger.handlers = order + [h for h in present if h not in order]
 
     return restore
 
