@@ -51,7 +51,13 @@ BUILD_FLAGS = ["--warningiserror", "--keep-going", "--all"]
 BUILD_TIMEOUT = 1500  # seconds
 
 #: Notebook pages that must show at least one figure.
-PAGES_WITH_FIGURES = ("notebooks/01_trace_geometry", "notebooks/03_box_extraction", "notebooks/04_two_grisms")
+PAGES_WITH_FIGURES = (
+    "notebooks/01_trace_geometry",
+    "notebooks/02_calibration_and_positions",
+    "notebooks/03_box_extraction",
+    "notebooks/04_two_grisms",
+    "notebooks/05_pipeline_spec2",
+)
 #: The page kept as ``build/book-screenshot.png``.
 MAIN_SCREENSHOT_PAGE = "notebooks/01_trace_geometry"
 
