@@ -93,3 +93,25 @@ def demo_build(tmp_path_factory):
 @pytest.fixture(scope="session")
 def demo(demo_build):
     return demo_build[0]
+
+
+# Synthetic GRISMC and module-B GRISMR configurations (tests/test_trace.py writes them),
+# shared by the trace and extraction tests.
+@pytest.fixture(scope="module")
+def grismc_config(tmp_path_factory):
+    from test_trace import GRISMC_LIKE, write_synthetic_conf
+
+    from wfss_helpers.trace import load_grism_config
+
+    directory = tmp_path_factory.mktemp("grismc_conf")
+    return load_grism_config(write_synthetic_conf(directory, "SYNTH_F444W_modA_C.conf", GRISMC_LIKE))
+
+
+@pytest.fixture(scope="module")
+def grismr_b_config(tmp_path_factory):
+    from test_trace import GRISMR_B_LIKE, write_synthetic_conf
+
+    from wfss_helpers.trace import load_grism_config
+
+    directory = tmp_path_factory.mktemp("grismr_b_conf")
+    return load_grism_config(write_synthetic_conf(directory, "SYNTH_F444W_modB_R.conf", GRISMR_B_LIKE))

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 
 from scipy.ndimage import binary_erosion
 from test_real_configurations import paint_spectrum
-from test_trace import GRISMC_LIKE, GRISMR_B_LIKE, write_synthetic_conf
 
 from wfss_helpers.extraction import (
     BoxExtraction,
@@ -41,20 +40,6 @@ from wfss_helpers.trace import (
 @pytest.fixture(scope="module")
 def config(demo):
     return load_grism_config(demo.grismconf_file)
-
-
-@pytest.fixture(scope="module")
-def grismc_config(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("grismc_conf")
-    path = write_synthetic_conf(directory, "SYNTH_F444W_modA_C.conf", GRISMC_LIKE)
-    return load_grism_config(path)
-
-
-@pytest.fixture(scope="module")
-def grismr_b_config(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("grismr_b_conf")
-    path = write_synthetic_conf(directory, "SYNTH_F444W_modB_R.conf", GRISMR_B_LIKE)
-    return load_grism_config(path)
 
 
 @pytest.fixture(scope="module")

@@ -92,20 +92,6 @@ def write_synthetic_conf(directory, name, polynomials, *, filter_line=None, peak
     return directory / name
 
 
-@pytest.fixture(scope="module")
-def grismc_config(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("grismc_conf")
-    path = write_synthetic_conf(directory, "SYNTH_F444W_modA_C.conf", GRISMC_LIKE)
-    return load_grism_config(path)
-
-
-@pytest.fixture(scope="module")
-def grismr_b_config(tmp_path_factory):
-    directory = tmp_path_factory.mktemp("grismr_b_conf")
-    path = write_synthetic_conf(directory, "SYNTH_F444W_modB_R.conf", GRISMR_B_LIKE)
-    return load_grism_config(path)
-
-
 @pytest.fixture(scope="module", params=["processed_file", "conf_file"])
 def config(request, demo):
     path = demo.wfss_cal if request.param == "processed_file" else demo.grismconf_file
