@@ -1,19 +1,20 @@
-"""The jwst pipeline's own WFSS extraction (the steps of calwebb_spec2), and its products.
+"""The jwst pipeline's own WFSS extraction (calwebb_spec2's steps) and its products.
 
-``calwebb_spec2`` turns a WFSS ``_rate.fits`` file and a source catalog of the direct image
-into one 1-D spectrum per catalog source (an ``_x1d.fits`` file). This module runs the same
-jwst steps one by one, as the tutorial's notebook 5 does, and reads their products back in
-detector terms, to compare them with a box extraction:
+``calwebb_spec2`` turns a WFSS ``_rate.fits`` file and a source catalog of the direct
+image into one 1-D spectrum per catalog source (an ``_x1d.fits`` file). This module runs
+the same jwst steps one by one, as the tutorial's notebook 5 does, and reads their
+products back in detector terms, to compare them with a box extraction:
 
-* :func:`run_wfss_spec2`: AssignWcs, FlatField, Background (WFSS), Extract2d, SourceType,
-  optionally WfssContam, Photom and Extract1d, each through ``Step.call``, timed;
+* :func:`run_wfss_spec2`: AssignWcs, FlatField, Background (WFSS), Extract2d,
+  SourceType, optionally WfssContam, Photom and Extract1d, each through ``Step.call``,
+  timed;
 * :func:`nearest_catalog_source`: the catalog label of a source given by its position
   (the pipeline numbers sources its own way);
 * :func:`pipeline_spectrum`: one source's spectrum from an x1d product, in
-  erg/s/cm²/Å, with the detector pixel of each element and the rows (GRISMR) or columns
-  (GRISMC) the pipeline summed;
-* :func:`spectrum_boxes` and :func:`overlapping_boxes`: the pipeline's own boxes of every
-  catalog source, and which overlap (the spectra that contaminate each other);
+  erg/s/cm²/Å, with the detector pixel of each element and the rows (GRISMR) or
+  columns (GRISMC) the pipeline summed;
+* :func:`spectrum_boxes` and :func:`overlapping_boxes`: the pipeline's own boxes of
+  every catalog source, and which overlap (the spectra that contaminate each other);
 * :func:`keep_segments`: a segmentation map reduced to some sources, for
   ``WfssContamStep``, whose cost grows with every segment pixel it disperses.
 
@@ -61,7 +62,8 @@ FLAM_UNIT = u.Unit("erg s-1 cm-2 Angstrom-1")
 
 
 def _read_catalog(catalog):
-    """A source catalog (ECSV path or Table), checked for the columns Extract2d reads."""
+    """A source catalog (ECSV path or Table), checked for the columns Extract2d
+    reads."""
     from astropy.table import Table
 
     if isinstance(catalog, (str, os.PathLike)):
@@ -220,7 +222,7 @@ def run_wfss_spec2(
     contamination_parameters=None,
     output_dir=None,
 ):
-    """Run the WFSS steps of calwebb_spec2 on one grism exposure, one ``Step.call`` each.
+    """Run the WFSS steps of calwebb_spec2 on one exposure, one ``Step.call`` each.
 
     AssignWcs -> FlatField -> Background -> Extract2d -> SourceType -> [WfssContam] ->
     Photom -> Extract1d. calwebb_spec2 subtracts the background *before* the flat field;
@@ -413,7 +415,7 @@ class PipelineSpectrum:
 
     @property
     def box_height(self) -> int:
-        """Pixels the box spans across the dispersion (``2 h + 1`` for point sources)."""
+        """Pixels the box spans across the dispersion (``2 h + 1`` if point-like)."""
         return int(self.cross_pixels[1] - self.cross_pixels[0] + 1)
 
     @property
