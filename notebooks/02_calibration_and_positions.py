@@ -248,13 +248,14 @@ print("\n".join(direct_logs.read().splitlines()[-4:]))
 # which asks CRDS for its own reference files and ignores our overrides.
 #
 # Flat-fielding a WFSS exposure is subtle: each pixel receives light of many wavelengths
-# from many sources, so no single flat is exact, and the pipeline itself defers the flat
-# until each spectrum is cut out. For a box extraction the seed notebook uses the
-# **imaging flat of the same filter**: within a medium band such as F356W the
-# pixel-to-pixel response changes little with wavelength. The steps choose their
-# reference files (and rows in them) by `FILTER` and `PUPIL`; to make `FlatFieldStep`
-# pick the imaging flat, we set the exposure's `PUPIL` to `CLEAR` (what it is for a
-# direct image) before the step, and restore `GRISMR` afterwards.
+# from many sources, so no single flat is exact. The pipeline's `calwebb_spec2` (jwst
+# 3.0) flat-fields the whole grism exposure before it cuts out the spectra, with the
+# flat CRDS selects for the exposure's `FILTER` and `PUPIL`. For a box extraction the
+# seed notebook uses the **imaging flat of the same filter**: within a medium band such
+# as F356W the pixel-to-pixel response changes little with wavelength. The steps choose
+# their reference files (and rows in them) by `FILTER` and `PUPIL`; to make
+# `FlatFieldStep` pick the imaging flat, we set the exposure's `PUPIL` to `CLEAR` (what
+# it is for a direct image) before the step, and restore `GRISMR` afterwards.
 #
 # `PhotomStep`, run in the same state, leaves the grism data in DN/s but records which
 # sensitivity reference file belongs to the exposure (`R_PHOTOM`) and the pixel area

@@ -5,8 +5,9 @@ and the grism exposure:
 
 1. ``AssignWcsStep`` attaches a gWCS: for the direct image, detector -> sky; for the grism
    exposure, grism detector -> (source position, wavelength, order) and sky.
-2. ``FlatFieldStep`` removes pixel-to-pixel response variations. The pipeline would flat
-   a WFSS exposure only after cutting out each spectrum; here the grism exposure borrows
+2. ``FlatFieldStep`` removes pixel-to-pixel response variations. The pipeline's
+   ``calwebb_spec2`` flat-fields the whole WFSS exposure (before cutting out the spectra)
+   with the flat CRDS selects for its FILTER and PUPIL; here the grism exposure borrows
    the *imaging* flat of the same filter (its ``PUPIL`` is set to ``CLEAR`` for the step),
    a good approximation within a medium band and what the seed notebook does.
 3. ``PhotomStep`` records which sensitivity (photom) reference file belongs to the
