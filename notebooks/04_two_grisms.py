@@ -58,7 +58,7 @@ from astropy.stats import sigma_clip
 from stdatamodels.jwst import datamodels
 
 from wfss_helpers.background import dispersed_sky_profile, subtract_background
-from wfss_helpers.extraction import aperture_weights, box_extract
+from wfss_helpers.extraction import aperture_fraction_from_image, box_extract
 from wfss_helpers.flux_calibration import flux_calibrate
 from wfss_helpers.plotting import image_norm, plot_cutout, use_tutorial_style
 from wfss_helpers.source_positions import direct_to_wfss
@@ -320,28 +320,15 @@ plt.show()
 #
 # The aperture spans ±4 pixels *across* the dispersion: rows for GRISMR, columns for
 # GRISMC. So the fraction of light it holds comes from the source's profile along y for
-# GRISMR and along x for GRISMC, both read off the direct image. The function needs the
-# imports only; the cell after it needs the traces too.
-
-# %%
-def aperture_fraction(direct_data, x, y, cross_axis, half_height=4.0, radius=40):
-    """Fraction of a source's light within +-half_height pixels along `cross_axis`."""
-    ys = slice(int(round(y)) - radius, int(round(y)) + radius + 1)
-    xs = slice(int(round(x)) - radius, int(round(x)) + radius + 1)
-    stamp = np.ma.masked_invalid(direct_data[ys, xs])
-    stamp = (stamp - np.ma.median(sigma_clip(stamp, sigma=3.0))).filled(np.nan)
-    if cross_axis == "y":  # GRISMR: the profile along y (summed over columns)
-        profile, centre, start = np.nansum(stamp, axis=1), y, ys.start
-    else:  # GRISMC: the profile along x (summed over rows)
-        profile, centre, start = np.nansum(stamp, axis=0), x, xs.start
-    pixels = np.arange(start, start + profile.size)
-    inside = aperture_weights(pixels, np.array([centre]), half_height)[:, 0]
-    return np.sum(inside * profile) / np.sum(profile)
-
+# GRISMR and along x for GRISMC, both read off the direct image, as in notebook 3:
+# `aperture_fraction_from_image` does that numpy (the sky-subtracted stamp summed along
+# the dispersion, the aperture's fractional weights) for either axis.
 
 # %%
 fractions = {
-    grism: aperture_fraction(direct.data, x_direct, y_direct, trace.cross_axis)
+    grism: aperture_fraction_from_image(
+        direct.data, x_direct, y_direct, trace.cross_axis, 4.0
+    )
     for grism, trace in traces.items()
 }
 for grism, fraction in fractions.items():
@@ -482,10 +469,10 @@ if data.demo is not None and "GRISMC" in traces:
 # ```
 # Source 18 of the demo field is a faint, elongated galaxy with no neighbour on its
 # trace in either grism. Extract it from both exposures (its direct-image position is
-# in `data.demo.source(18)`), correct each spectrum with `aperture_fraction` along that
-# grism's cross axis, and compare the two with the truth over 3.30-3.85 µm. Why are
-# the two aperture fractions different, when they were nearly equal for the showcased
-# source? (Needs the demo data: real mode has no GRISMC exposure and no truth.)
+# in `data.demo.source(18)`), correct each spectrum with
+# `aperture_fraction_from_image` along that grism's cross axis, and compare the two
+# with the truth over 3.30-3.85 µm. Why are the two aperture fractions different, when
+# they were nearly equal for the showcased source? (Needs the demo data: real mode has no GRISMC exposure and no truth.)
 # ```{exercise-end}
 # ```
 
@@ -504,8 +491,8 @@ if data.demo is not None and "GRISMC" in traces:
         )
         trace = GrismTrace(configs[grism], 1, x0, y0)
         extraction = box_extract(clean, trace, half_height=4.0, background=0.0)
-        fraction = aperture_fraction(
-            direct.data, galaxy["x_direct"], galaxy["y_direct"], trace.cross_axis
+        fraction = aperture_fraction_from_image(
+            direct.data, galaxy["x_direct"], galaxy["y_direct"], trace.cross_axis, 4.0
         )
         spectrum = flux_calibrate(extraction) / fraction
         wave = spectrum.spectral_axis.to_value(u.micron)
@@ -533,7 +520,7 @@ if data.demo is not None and "GRISMC" in traces:
 # ```
 # The GRISMC aperture spans columns. Extract the showcased source from GRISMC with
 # `half_height` = 2, 3, 4, 6 and 8 px (and `box_half_height=15`), compute each
-# aperture fraction along x with `aperture_fraction`, and compare the median
+# aperture fraction along x with `aperture_fraction_from_image`, and compare the median
 # aperture-corrected continuum over 3.30-3.85 µm. What happens to the extracted count
 # rate, and to the corrected flux? (In real mode, do it with GRISMR.)
 # ```{exercise-end}
@@ -552,8 +539,8 @@ for height in (2.0, 3.0, 4.0, 6.0, 8.0):
     extraction = box_extract(
         cleaned[grism], trace, half_height=height, box_half_height=15.0, background=0.0
     )
-    fraction = aperture_fraction(
-        direct.data, x_direct, y_direct, trace.cross_axis, half_height=height
+    fraction = aperture_fraction_from_image(
+        direct.data, x_direct, y_direct, trace.cross_axis, height
     )
     spectrum = flux_calibrate(extraction) / fraction
     wave = spectrum.spectral_axis.to_value(u.micron)

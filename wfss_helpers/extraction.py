@@ -67,6 +67,7 @@ __all__ = [
     "bad_pixel_mask",
     "estimate_background",
     "aperture_weights",
+    "aperture_fraction_from_image",
     "box_extract",
     "wavelength_map",
 ]
@@ -413,6 +414,69 @@ def aperture_weights(rows, trace_y, half_height):
     hi = trace_y[None, :] + half_height
     r = np.asarray(rows, dtype=float)[:, None]
     return np.clip(np.minimum(r + 0.5, hi) - np.maximum(r - 0.5, lo), 0.0, 1.0)
+
+
+def aperture_fraction_from_image(image, x, y, cross_axis, half_height, *, radius=40):
+    """Fraction of a source's light an aperture of ``±half_height`` pixels holds.
+
+    The aperture of a box extraction spans ``±half_height`` pixels *across* the
+    dispersion. A direct image of the same source through the same filter (and PSF)
+    gives the source's profile across the dispersion: the image around the source, minus
+    its sigma-clipped sky, summed along the dispersion axis. The fraction is the profile
+    within the aperture (with the same fractional weights, :func:`aperture_weights`) over
+    the whole profile within ``radius``: the aperture correction, with no model of the PSF.
+
+    Parameters
+    ----------
+    image : array_like, shape (ny, nx)
+        The direct image (any flux unit: only ratios are used).
+    x, y : float
+        The source's position in that image (0-based pixels).
+    cross_axis : {"y", "x"}
+        The axis the aperture spans: ``"y"`` (rows) for GRISMR, ``"x"`` (columns) for
+        GRISMC (:attr:`wfss_helpers.trace.GrismTrace.cross_axis`).
+    half_height : float
+        The aperture half-height, pixels.
+    radius : int, optional
+        Half-size of the square around the source that holds all its light, pixels.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        If ``cross_axis`` is not ``"x"`` or ``"y"``, the square leaves the image, or the
+        profile holds no light.
+    """
+    if cross_axis not in ("x", "y"):
+        raise ValueError(f"cross_axis must be 'y' (GRISMR) or 'x' (GRISMC), got {cross_axis!r}.")
+    half_height = positive_number(half_height, "half_height")
+    image = np.asarray(image, dtype=float)
+    ix, iy = int(round(float(x))), int(round(float(y)))
+    if not (radius <= ix < image.shape[1] - radius and radius <= iy < image.shape[0] - radius):
+        raise ValueError(
+            f"The {2 * radius + 1}-pixel square around ({x:.1f}, {y:.1f}) leaves the "
+            f"{image.shape[1]}x{image.shape[0]} image: give a smaller radius, or take the "
+            "aperture correction from a PSF model for a source this close to the edge."
+        )
+    rows = slice(iy - radius, iy + radius + 1)
+    cols = slice(ix - radius, ix + radius + 1)
+    stamp = image[rows, cols]
+    stamp = stamp - np.ma.median(sigma_clip(stamp[np.isfinite(stamp)], sigma=3.0))
+    if cross_axis == "y":
+        profile, pixels, centre = np.nansum(stamp, axis=1), rows, float(y)
+    else:
+        profile, pixels, centre = np.nansum(stamp, axis=0), cols, float(x)
+    total = np.sum(profile)
+    if not np.isfinite(total) or total <= 0:
+        raise ValueError(
+            f"The direct image holds no light around ({x:.1f}, {y:.1f}) above its sky: "
+            "check the position (direct-image pixels, 0-based)."
+        )
+    weights = aperture_weights(np.arange(pixels.start, pixels.stop), [centre], half_height)[:, 0]
+    return float(np.sum(weights * profile) / total)
 
 
 def _arrays(wfss):
