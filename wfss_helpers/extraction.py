@@ -107,12 +107,18 @@ class ExtractionFlag(enum.IntFlag):
     NEIGHBOUR : 8
         An order of a neighbour given in ``box_extract(..., neighbours=...)`` falls in
         the aperture.
+    MODELLED_CONTAMINATION : 16
+        A contamination model was subtracted (``box_extract(...,
+        contamination=...)``) and it holds more than ``contamination_limit`` (10 % by
+        default) of the source's own rate at this entry: the value is only as good as
+        the model of the neighbours.
     """
 
     BAD_PIXEL = 1
     OFF_DETECTOR = 2
     OTHER_ORDER = 4
     NEIGHBOUR = 8
+    MODELLED_CONTAMINATION = 16
 
     @classmethod
     def masking(cls):
@@ -121,8 +127,9 @@ class ExtractionFlag(enum.IntFlag):
 
     @classmethod
     def contamination(cls):
-        """The bits of contaminated entries (``OTHER_ORDER | NEIGHBOUR``)."""
-        return cls.OTHER_ORDER | cls.NEIGHBOUR
+        """The bits of contaminated entries (``OTHER_ORDER | NEIGHBOUR |
+        MODELLED_CONTAMINATION``)."""
+        return cls.OTHER_ORDER | cls.NEIGHBOUR | cls.MODELLED_CONTAMINATION
 
 
 @dataclass(frozen=True)
@@ -211,6 +218,9 @@ class BoxExtraction:
         What ``rate_err`` was built from: ``"ERR"`` (the exposure's ERR array and the
         background's uncertainty) or ``"background scatter"`` (the ERR array was absent
         or zero everywhere in the box).
+    contamination : `~astropy.units.Quantity` or None
+        The modelled light of other sources (and other orders) in the aperture that was
+        subtracted, per entry (DN/s); None if no contamination model was given.
     """
 
     order: str
@@ -235,6 +245,7 @@ class BoxExtraction:
     centroid: np.ndarray | None = field(default=None, repr=False)
     centring_offset: float = float("nan")
     rate_err_source: str = "ERR"
+    contamination: u.Quantity | None = field(default=None, repr=False)
 
     def __post_init__(self):
         n = np.shape(self.pixel)[0] if np.ndim(self.pixel) else 0
@@ -713,7 +724,8 @@ def _contamination(trace, neighbours, pixels, low, high):
 
 
 def _warn_contamination(flags, found, trace, unit):
-    contaminated = (flags & int(ExtractionFlag.contamination())) != 0
+    geometric = int(ExtractionFlag.OTHER_ORDER | ExtractionFlag.NEIGHBOUR)
+    contaminated = (flags & geometric) != 0
     if not contaminated.any():
         return
     listing = "; ".join(f"{what} on {n}" for what, n in found[:6])
@@ -905,6 +917,8 @@ def box_extract(
     neighbours=None,
     contamination_margin=2.0,
     centring_tolerance=1.0,
+    contamination=None,
+    contamination_limit=0.1,
 ):
     """Box-extract one source's spectrum (count rate per pixel along the dispersion).
 
@@ -953,6 +967,16 @@ def box_extract(
     centring_tolerance : float, optional
         Largest offset between the measured and the predicted trace centre, pixels,
         before a warning (default 1).
+    contamination : array_like, optional
+        A model of the light of everything but this source's order on the exposure
+        (DN/s per pixel, the exposure's shape), e.g.
+        :meth:`wfss_helpers.forward_model.FieldModel.contamination_image`. It is
+        subtracted before the extraction, its sum over the aperture is returned per
+        entry (``BoxExtraction.contamination``), and entries where it exceeds
+        ``contamination_limit`` times the source's rate are flagged
+        ``MODELLED_CONTAMINATION``.
+    contamination_limit : float, optional
+        See ``contamination`` (default 0.1).
 
     Returns
     -------
@@ -1008,7 +1032,9 @@ def box_extract(
         contamination_margin, "contamination_margin", allow_zero=True
     )
     tolerance = positive_number(centring_tolerance, "centring_tolerance")
+    contamination_limit = positive_number(contamination_limit, "contamination_limit")
     data = np.asarray(data)
+    contamination = _contamination_model(contamination, data.shape)
     along = trace.dispersion_axis
     n_cross = data.shape[0] if along == "x" else data.shape[1]
     _check_aperture_sizes(half_height, box_half_height, n_cross, trace)
@@ -1035,6 +1061,10 @@ def box_extract(
     cut_dq = None if dq is None else np.asarray(dq[rows_sl, cols_sl])
     bad = bad_pixel_mask(sci, cut_err, cut_dq)
     _check_usable_box(sci, cut_err, cut_dq, bad, bbox, trace)
+    con = None
+    if contamination is not None:
+        con = np.asarray(contamination[rows_sl, cols_sl], dtype=float)
+        sci = sci - con
     if cut_err is None:
         err_problem = "No ERR array was given"
     elif np.all(cut_err[~bad] == 0):
@@ -1045,6 +1075,7 @@ def box_extract(
     if along == "y":
         # GRISMC: work on the transposed cutout, so that axis 1 runs along dispersion.
         sci, var, bad = sci.T, var.T, bad.T
+        con = None if con is None else con.T
         cut_err = None if cut_err is None else cut_err.T
         cut_dq = None if cut_dq is None else cut_dq.T
 
@@ -1096,13 +1127,24 @@ def box_extract(
     flags = np.zeros(pixels.shape, dtype=np.uint16)
     flags[has_bad] |= np.uint16(ExtractionFlag.BAD_PIXEL)
     flags[off] |= np.uint16(ExtractionFlag.OFF_DETECTOR)
-    contamination, found = _contamination(
+    contamination_bits, found = _contamination(
         trace, neighbours, pixels, low - margin, high + margin
     )
-    flags |= contamination
+    flags |= contamination_bits
+    contam_rate = None
+    if con is not None:
+        contam_rate = np.sum(weights * np.where(bad, 0.0, con), axis=0)
+        contam_rate = np.where(entry_bad, np.nan, contam_rate)
+        with np.errstate(invalid="ignore"):
+            strong = contam_rate > contamination_limit * np.abs(rate)
+        flags[strong] |= np.uint16(ExtractionFlag.MODELLED_CONTAMINATION)
+        contam_rate = contam_rate * RATE_UNIT
     contaminated_bits = int(ExtractionFlag.contamination())
     unit = "columns" if along == "x" else "rows"
-    _warn_contamination(flags, found, trace, unit)
+    if con is None:
+        # With a contamination model subtracted the light is modelled, not ignored:
+        # the entries where the model matters are flagged MODELLED_CONTAMINATION.
+        _warn_contamination(flags, found, trace, unit)
     centroid, offset, significance = _measure_centring(
         sci, bad, across, centre, box_half_height, (flags & contaminated_bits) != 0
     )
@@ -1136,7 +1178,33 @@ def box_extract(
         centroid=centroid,
         centring_offset=offset,
         rate_err_source=rate_err_source,
+        contamination=contam_rate,
     )
+
+
+def _contamination_model(contamination, shape):
+    """A contamination image as a float array of the exposure's shape, checked."""
+    if contamination is None:
+        return None
+    if isinstance(contamination, u.Quantity):
+        try:
+            contamination = contamination.to_value(RATE_UNIT)
+        except u.UnitConversionError:
+            raise ValueError(
+                f"contamination has unit {contamination.unit}; give it in DN/s per pixel."
+            ) from None
+    array = np.asarray(contamination, dtype=float)
+    if array.shape != tuple(shape):
+        raise ValueError(
+            f"contamination has shape {array.shape}, the exposure {tuple(shape)}: give a "
+            "full-frame model of the same exposure (FieldModel.contamination_image)."
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(
+            "contamination has NaN or infinite pixels: a model must be finite "
+            "everywhere (use 0 where nothing is modelled)."
+        )
+    return array
 
 
 def wavelength_map(config, order=None, x0=None, y0=None, bbox=None):

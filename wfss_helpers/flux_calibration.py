@@ -205,18 +205,27 @@ def flambda_arrays(extraction, config=None, *, min_relative_sensitivity=1e-2):
         sensitivity).
     """
     config = _check_extraction(extraction, config)
+    per_rate, low = _flambda_per_rate(extraction, config, min_relative_sensitivity)
+    mask = np.asarray(extraction.mask) | low
+    with np.errstate(invalid="ignore"):
+        flam = np.where(mask, np.nan, extraction.rate.value * per_rate)
+        flam_err = np.where(mask, np.nan, extraction.rate_err.value * per_rate)
+    return flam * FLAM_UNIT, flam_err * FLAM_UNIT, mask
+
+
+def _flambda_per_rate(extraction, config, min_relative_sensitivity):
+    """F_lambda (erg/s/cm²/Å) per unit of ``extraction.rate`` at each entry, NaN
+    where the sensitivity is below ``min_relative_sensitivity`` of its peak (also
+    returned, as a mask)."""
     positive_number(min_relative_sensitivity, "min_relative_sensitivity", allow_zero=True)
     sens = sensitivity_curve(config, extraction.order, extraction.wavelength)
     peak = np.max(config.SENS_data[extraction.order][1])
     low = sens.value < min_relative_sensitivity * peak
-    mask = np.asarray(extraction.mask) | low
     # rate [DN/s] / (S [DN/s/Å per F_lambda] * dlambda [Å]) = F_lambda
     scale = (1.0 * extraction.rate.unit / (sens.unit * extraction.dispersion.unit)).to_value(FLAM_UNIT)
     with np.errstate(invalid="ignore", divide="ignore"):
         denominator = np.where(low, np.nan, sens.value) * extraction.dispersion.value
-        flam = np.where(mask, np.nan, extraction.rate.value / denominator * scale)
-        flam_err = np.where(mask, np.nan, extraction.rate_err.value / denominator * scale)
-    return flam * FLAM_UNIT, flam_err * FLAM_UNIT, mask
+        return scale / denominator, low
 
 
 def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
@@ -247,7 +256,9 @@ def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
         order: ``flags`` (the :class:`~wfss_helpers.extraction.ExtractionFlag`
         bitmask), ``contaminated`` (True where another order of the source or of a
         neighbour falls in the aperture: those values are not masked, but hold that
-        light too), and ``centring_offset``, ``contaminants`` and ``rate_err_source``.
+        light too), and ``centring_offset``, ``contaminants`` and ``rate_err_source``;
+        if a contamination model was subtracted, ``contamination`` (the subtracted
+        light in F_lambda, same unit as the flux).
 
     Raises
     ------
@@ -266,6 +277,13 @@ def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
         "centring_offset": extraction.centring_offset,
         "rate_err_source": extraction.rate_err_source,
     }
+    if extraction.contamination is not None:
+        # The subtracted model, calibrated like the spectrum.
+        config = _check_extraction(extraction, config)
+        per_rate, _ = _flambda_per_rate(extraction, config, min_relative_sensitivity)
+        contamination = extraction.contamination.to_value(extraction.rate.unit) * per_rate
+        contamination = np.where(mask, np.nan, contamination)
+        meta["contamination"] = (contamination * FLAM_UNIT)[order]
     return Spectrum(
         flux=flam[order],
         spectral_axis=extraction.wavelength[order],
