@@ -69,7 +69,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 #: Bump when the generator changes, so old caches are not reused.
-DEMO_VERSION = 2
+DEMO_VERSION = 3
 #: Default seed of the scene and noise.
 DEMO_SEED = 2024
 #: Environment variable naming the cache folder.

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from astropy import units as u
 from astropy.table import Table
-from scipy import ndimage
+from scipy import ndimage, sparse, special
 
 from . import instrument as inst
 
@@ -398,44 +398,37 @@ def make_catalog(direct_wcs, seed: int = 2024, n_sources: int = 26) -> Table:
     return table
 
 
-def _deposit(image, x, y, weights, origin=(0, 0)):
-    """Bilinear (cloud-in-cell) deposit of point weights; conserves flux and centroid."""
-    ny, nx = image.shape
-    xs = np.asarray(x) - origin[0]
-    ys = np.asarray(y) - origin[1]
-    ix = np.floor(xs).astype(int)
-    iy = np.floor(ys).astype(int)
-    fx = xs - ix
-    fy = ys - iy
-    for dx, dy, w in (
-        (0, 0, (1 - fx) * (1 - fy)),
-        (1, 0, fx * (1 - fy)),
-        (0, 1, (1 - fx) * fy),
-        (1, 1, fx * fy),
-    ):
-        jx, jy = ix + dx, iy + dy
-        ok = (jx >= 0) & (jx < nx) & (jy >= 0) & (jy < ny)
-        np.add.at(image, (jy[ok], jx[ok]), (weights * w)[ok])
-
-
 def _stamp_pad(source):
     """Margin (pixels) a stamp needs around its deposits to hold the PSF wings."""
     widest = max(s for _, s in inst.PSF_COMPONENTS)
     return int(np.ceil(5.0 * np.hypot(widest, max(source["sigma_x"], source["sigma_y"])))) + 3
 
 
-def _convolve(stamp, source):
-    """Convolve deposited points with the source's Gaussian shape and the PSF."""
-    out = np.zeros_like(stamp)
-    for weight, sigma in inst.PSF_COMPONENTS:
-        sy = float(np.hypot(source["sigma_y"], sigma))
-        sx = float(np.hypot(source["sigma_x"], sigma))
-        out += weight * ndimage.gaussian_filter(stamp, (sy, sx), mode="constant", truncate=5.0)
-    return out
+def _components(source, axis):
+    """``(weight, sigma)`` of the source's Gaussian shape convolved with each PSF
+    component, along ``axis`` ("x" or "y") of the detector."""
+    shape = source["sigma_x"] if axis == "x" else source["sigma_y"]
+    return [(weight, float(np.hypot(shape, sigma))) for weight, sigma in inst.PSF_COMPONENTS]
+
+
+def pixel_integrated_gaussian(centres, sigma, lo, n):
+    """Fraction of unit Gaussians falling in each of ``n`` pixels from ``lo``.
+
+    ``out[j, i]`` is the integral over pixel ``lo + i`` (from ``lo + i - 0.5`` to
+    ``lo + i + 0.5``) of a Gaussian of width ``sigma`` centred at ``centres[j]``: what
+    a detector records, for any sub-pixel position, without the broadening of a
+    deposit on the grid followed by a convolution.
+    """
+    edges = lo + np.arange(n + 1) - 0.5
+    cdf = special.ndtr((edges[None, :] - np.atleast_1d(centres)[:, None]) / sigma)
+    return np.diff(cdf, axis=1)
 
 
 def render_direct_image(catalog, positions):
     """Noise-free direct image (DN/s, before the flat) of the catalog sources.
+
+    Each source is its Gaussian shape convolved with the three-Gaussian PSF, integrated
+    over the pixels (exactly, at its sub-pixel position).
 
     Parameters
     ----------
@@ -453,9 +446,13 @@ def render_direct_image(catalog, positions):
     for source, x, y in zip(catalog, *positions):
         half = _stamp_pad(source)
         x_lo, y_lo = int(np.floor(x)) - half, int(np.floor(y)) - half
-        stamp = np.zeros((2 * half + 2, 2 * half + 2))
-        _deposit(stamp, [x], [y], np.array([source["direct_rate"]]), origin=(x_lo, y_lo))
-        _add_stamp(image, _convolve(stamp, source), x_lo, y_lo)
+        n = 2 * half + 2
+        stamp = np.zeros((n, n))
+        for (weight, sx), (_, sy) in zip(_components(source, "x"), _components(source, "y")):
+            px = pixel_integrated_gaussian([x], sx, x_lo, n)[0]
+            py = pixel_integrated_gaussian([y], sy, y_lo, n)[0]
+            stamp += weight * np.outer(py, px)
+        _add_stamp(image, source["direct_rate"] * stamp, x_lo, y_lo)
     return image
 
 
@@ -469,8 +466,39 @@ def _add_stamp(image, stamp, x_lo, y_lo):
     image[y0:y1, x0:x1] += stamp[y0 - y_lo : y1 - y_lo, x0 - x_lo : x1 - x_lo]
 
 
+def _dispersed_stamp(source, along, across, weights, axis, pad):
+    """A dispersed trace: exact pixel integration across the dispersion, a linear
+    deposit along it (then the PSF along it). Returns the stamp, in ``(across,
+    along)`` orientation, and the first pixel of each axis."""
+    a_lo = int(np.floor(along.min())) - pad
+    a_n = int(np.floor(along.max())) + pad + 2 - a_lo
+    c_lo = int(np.floor(across.min())) - pad
+    c_n = int(np.floor(across.max())) + pad + 2 - c_lo
+    ia = np.floor(along).astype(int) - a_lo
+    fa = along - np.floor(along)
+    rows = np.repeat(np.arange(along.size), 2)
+    cols = np.stack([ia, ia + 1], axis=1).ravel()
+    values = np.stack([weights * (1 - fa), weights * fa], axis=1).ravel()
+    linear = sparse.csr_matrix((values, (rows, cols)), shape=(along.size, a_n))
+    cross_axis = "y" if axis == "x" else "x"
+    stamp = np.zeros((c_n, a_n))
+    for (weight, s_along), (_, s_cross) in zip(
+        _components(source, axis), _components(source, cross_axis)
+    ):
+        profile = pixel_integrated_gaussian(across, s_cross, c_lo, c_n)  # (n, c_n)
+        laid = np.asarray((linear.T @ profile).T)  # (c_n, a_n)
+        stamp += weight * ndimage.gaussian_filter1d(
+            laid, s_along, axis=1, mode="constant", truncate=5.0
+        )
+    return stamp, a_lo, c_lo
+
+
 def render_wfss_image(catalog, positions, orders=inst.ORDERS, samples_per_pixel: int = 8, grism="GRISMR"):
     """Noise-free WFSS image (DN/s, before the flat) of the catalog's dispersed spectra.
+
+    Across the dispersion every sample of the trace is integrated over the pixels
+    exactly (at its sub-pixel position), as a detector records it; along the dispersion
+    the samples are shared linearly between pixels and convolved with the PSF.
 
     Parameters
     ----------
@@ -492,6 +520,7 @@ def render_wfss_image(catalog, positions, orders=inst.ORDERS, samples_per_pixel:
     """
     ny, nx = inst.DETECTOR_SHAPE
     image = np.zeros(inst.DETECTOR_SHAPE)
+    axis = inst.dispersion_axis(grism)
     for source, x0, y0 in zip(catalog, *positions):
         pad = _stamp_pad(source)
         for order in orders:
@@ -513,13 +542,12 @@ def render_wfss_image(catalog, positions, orders=inst.ORDERS, samples_per_pixel:
             if not np.any(keep):
                 continue
             xs, ys, weights = xs[keep], ys[keep], weights[keep]
-            x_lo = int(np.floor(xs.min())) - pad
-            y_lo = int(np.floor(ys.min())) - pad
-            x_hi = int(np.floor(xs.max())) + pad + 2
-            y_hi = int(np.floor(ys.max())) + pad + 2
-            stamp = np.zeros((y_hi - y_lo, x_hi - x_lo))
-            _deposit(stamp, xs, ys, weights, origin=(x_lo, y_lo))
-            _add_stamp(image, _convolve(stamp, source), x_lo, y_lo)
+            along, across = (xs, ys) if axis == "x" else (ys, xs)
+            stamp, a_lo, c_lo = _dispersed_stamp(source, along, across, weights, axis, pad)
+            if axis == "x":
+                _add_stamp(image, stamp, a_lo, c_lo)
+            else:
+                _add_stamp(image, stamp.T, c_lo, a_lo)
     return image
 
 
