@@ -1063,7 +1063,7 @@ def box_extract(
     _check_usable_box(sci, cut_err, cut_dq, bad, bbox, trace)
     con = None
     if contamination is not None:
-        con = np.asarray(contamination[rows_sl, cols_sl], dtype=float)
+        con = _contamination_cut(contamination, rows_sl, cols_sl)
         sci = sci - con
     if cut_err is None:
         err_problem = "No ERR array was given"
@@ -1199,12 +1199,18 @@ def _contamination_model(contamination, shape):
             f"contamination has shape {array.shape}, the exposure {tuple(shape)}: give a "
             "full-frame model of the same exposure (FieldModel.contamination_image)."
         )
-    if not np.all(np.isfinite(array)):
-        raise ValueError(
-            "contamination has NaN or infinite pixels: a model must be finite "
-            "everywhere (use 0 where nothing is modelled)."
-        )
     return array
+
+
+def _contamination_cut(contamination, rows_sl, cols_sl):
+    """The contamination model inside a box, checked to be finite there."""
+    cut = np.asarray(contamination[rows_sl, cols_sl], dtype=float)
+    if not np.all(np.isfinite(cut)):
+        raise ValueError(
+            "contamination has NaN or infinite pixels in the extraction box: a model "
+            "must be finite everywhere (use 0 where nothing is modelled)."
+        )
+    return cut
 
 
 def wavelength_map(config, order=None, x0=None, y0=None, bbox=None):

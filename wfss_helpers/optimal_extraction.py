@@ -39,6 +39,7 @@ from .extraction import (
     _arrays,
     _background_level,
     _check_grism,
+    _contamination_cut,
     _contamination_model,
     aperture_weights,
     bad_pixel_mask,
@@ -75,8 +76,8 @@ class OptimalExtraction(BoxExtraction):
 
 
 def _profile_image(profile, shape):
-    image = getattr(profile, "add_to", None)
-    if image is not None:  # a DispersedSource
+    """A full-frame profile model, checked (an array, or a DispersedSource drawn)."""
+    if hasattr(profile, "add_to"):  # a DispersedSource
         return profile.add_to(np.zeros(shape))
     array = np.asarray(profile, dtype=float)
     if array.shape != tuple(shape):
@@ -90,21 +91,53 @@ def _profile_image(profile, shape):
     return array
 
 
-def _window(trace, half_height, shape, profile):
-    """Cutouts along the trace (axis 1 along the dispersion) and the column totals."""
-    bbox = trace.bounding_box(half_height, detector_shape=shape)
+def _profile_cut(profile, bbox, trace, shape):
+    """The profile in ``bbox`` and its total per entry along the dispersion (over the
+    whole detector across it). A DispersedSource is used without drawing it full
+    frame."""
     rows_sl, cols_sl = bbox.slices
-    along = trace.dispersion_axis
-    pixels = bbox.pixels(along)
+    if not hasattr(profile, "add_to"):
+        image = _profile_image(profile, shape)
+        if trace.dispersion_axis == "x":
+            totals = image[:, cols_sl].sum(axis=0)
+        else:
+            totals = image[rows_sl, :].sum(axis=1)
+        return image[rows_sl, cols_sl], totals
+    stamp = profile.image
+    ny, nx = shape
+    # The stamp clipped to the detector, then the part inside the box.
+    y0, x0 = max(profile.y_lo, 0), max(profile.x_lo, 0)
+    y1 = min(profile.y_lo + stamp.shape[0], ny)
+    x1 = min(profile.x_lo + stamp.shape[1], nx)
+    on = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)))
+    if on.size:
+        on = stamp[y0 - profile.y_lo:y1 - profile.y_lo, x0 - profile.x_lo:x1 - profile.x_lo]
+    cut = np.zeros(bbox.shape)
+    by0, by1 = max(y0, rows_sl.start), min(y1, rows_sl.stop)
+    bx0, bx1 = max(x0, cols_sl.start), min(x1, cols_sl.stop)
+    if by1 > by0 and bx1 > bx0:
+        cut[by0 - rows_sl.start:by1 - rows_sl.start, bx0 - cols_sl.start:bx1 - cols_sl.start] = (
+            on[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
+        )
+    if trace.dispersion_axis == "x":
+        sums, first, pixels = on.sum(axis=0), x0, bbox.pixels("x")
+    else:
+        sums, first, pixels = on.sum(axis=1), y0, bbox.pixels("y")
+    totals = np.zeros(pixels.shape)
+    index = pixels - first
+    inside = (index >= 0) & (index < sums.size)
+    totals[inside] = sums[index[inside]]
+    return cut, totals
+
+
+def _window(trace, half_height, shape):
+    """The box around the trace and the trace's coordinates in it."""
+    bbox = trace.bounding_box(half_height, detector_shape=shape)
+    pixels = bbox.pixels(trace.dispersion_axis)
     across = bbox.pixels(trace.cross_axis)
     t = trace.t_from_pixel(pixels)
     centre = trace.cross_position(t)
-    # The profile's total in each entry, over the whole detector across the dispersion.
-    if along == "x":
-        totals = profile[:, cols_sl].sum(axis=0)
-    else:
-        totals = profile[rows_sl, :].sum(axis=1)
-    return bbox, pixels, across, t, centre, totals
+    return bbox, pixels, across, t, centre
 
 
 def profile_aperture_fraction(profile, trace, half_height=4.0, *, shape=(2048, 2048)):
@@ -130,11 +163,8 @@ def profile_aperture_fraction(profile, trace, half_height=4.0, *, shape=(2048, 2
     half_height = positive_number(half_height, "half_height")
     if not hasattr(profile, "add_to"):
         shape = np.shape(profile)
-    image = _profile_image(profile, shape)
-    bbox, pixels, across, _, centre, totals = _window(
-        trace, half_height + 1.0, image.shape, image
-    )
-    cut = image[bbox.slices]
+    bbox, pixels, across, _, centre = _window(trace, half_height + 1.0, shape)
+    cut, totals = _profile_cut(profile, bbox, trace, shape)
     if trace.dispersion_axis == "y":
         cut = cut.T
     weights = aperture_weights(across, centre, half_height)
@@ -193,16 +223,15 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
     level = _background_level(background)
     limit = positive_number(contamination_limit, "contamination_limit")
     _check_grism(trace, exposure)
-    model = _profile_image(profile, data.shape)
     contamination = _contamination_model(contamination, data.shape)
-    bbox, pixels, across, t, centre, totals = _window(trace, half_height, data.shape, model)
+    bbox, pixels, across, t, centre = _window(trace, half_height, data.shape)
+    prof, totals = _profile_cut(profile, bbox, trace, data.shape)
     sl = bbox.slices
     sci = data[sl] - level
     var = np.asarray(err, dtype=float)[sl] ** 2
     bad = bad_pixel_mask(data[sl], np.asarray(err)[sl], None if dq is None else np.asarray(dq)[sl])
     bad |= ~(var > 0)
-    prof = model[sl]
-    con = None if contamination is None else contamination[sl]
+    con = None if contamination is None else _contamination_cut(contamination, *sl)
     if trace.dispersion_axis == "y":
         sci, var, bad, prof = sci.T, var.T, bad.T, prof.T
         con = None if con is None else con.T
