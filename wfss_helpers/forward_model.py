@@ -47,6 +47,7 @@ from .trace import GrismTrace
 __all__ = [
     "FLAM_UNIT",
     "PIVOT_WAVELENGTH",
+    "T_RANGE",
     "DirectImageSources",
     "Footprint",
     "DispersedSource",
@@ -79,6 +80,12 @@ PIVOT_WAVELENGTH = {
     "F460M": 4.630 * u.micron,
     "F480M": 4.834 * u.micron,
 }
+
+#: Range of the trace parameter the kernel follows. A configuration's ``t = 0..1`` need
+#: not cover the filter: light falls on the detector wherever the sensitivity table has
+#: some, so the trace is followed a quarter of its length beyond each end (the
+#: sensitivity, zero outside its table, ends it).
+T_RANGE = (-0.25, 1.25)
 
 #: Largest departure of the direct-to-WFSS pixel mapping from a pure shift (relative
 #: change of scale, or rotation in radians) the convolution model accepts.
@@ -395,7 +402,7 @@ def _deposit(shape, x, y, weights, *, cross_axis="y"):
 def trace_kernel(trace, flambda, *, frac=(0.0, 0.0), samples_per_pixel=4):
     """The dispersed image of a point source: the trace with its spectrum laid along it.
 
-    At ``t`` samples from 0 to 1 the point lands at ``(frac_x + DISPX(t), frac_y +
+    At ``t`` samples over :data:`T_RANGE` the point lands at ``(frac_x + DISPX(t), frac_y +
     DISPY(t))`` with count rate ``F_lambda(lambda(t)) * S(lambda(t)) * dlambda/dt *
     dt``, shared linearly between pixels along the dispersion and with cubic
     convolution weights across it (which keep the profile's width).
@@ -417,9 +424,9 @@ def trace_kernel(trace, flambda, *, frac=(0.0, 0.0), samples_per_pixel=4):
     x_lo, y_lo : int
         Offset of ``kernel[0, 0]`` from the point's integer pixel.
     """
-    ends = np.array(trace.offsets(np.array([0.0, 1.0])))
+    ends = np.array(trace.offsets(np.array(T_RANGE)))
     span = float(np.max(np.abs(ends[:, 1] - ends[:, 0])))
-    t = np.linspace(0.0, 1.0, int(span * samples_per_pixel) + 2)
+    t = np.linspace(*T_RANGE, int(span * samples_per_pixel) + 2)
     dx, dy = trace.offsets(t)
     x = frac[0] + np.asarray(dx, dtype=float)
     y = frac[1] + np.asarray(dy, dtype=float)
@@ -702,10 +709,10 @@ def model_field(sources, wfss, config, *, orders=None, spectra=None, grow=10,
 
 
 def _configured_wavelengths(config):
-    """Widest wavelength range (µm) of the configuration's orders."""
+    """Widest wavelength range (µm) of the configuration's orders over T_RANGE."""
     lo, hi = np.inf, -np.inf
     for order in config.orders:
-        for t in (0.0, 1.0):
+        for t in T_RANGE:
             w = float(config.DISPL(order, 1024.0, 1024.0, t))
             lo, hi = min(lo, w), max(hi, w)
     return lo, hi
