@@ -1109,8 +1109,12 @@ assert extracted == expected
 #
 # ## What's next
 #
-# - This is the last notebook of the tutorial. `calwebb_spec3` combines the x1d spectra
-#   of a source from several exposures (and both grisms).
+# - Notebook 6 takes the next step for a crowded field: a forward model of every source
+#   from the direct image (what `WfssContamStep` does, much faster), the contamination
+#   of each spectrum column by column, optimal extraction, and every source of both
+#   grisms written to one file.
+# - `calwebb_spec3` combines the x1d spectra of a source from several exposures (and
+#   both grisms).
 # - The JDox pages "NIRCam Wide Field Slitless Spectroscopy" and "JWST pipeline WFSS"
 #   at https://jwst-docs.stsci.edu describe the products and the reference files.
 # - For forward modelling of crowded fields and optimal extraction: **grizli** and

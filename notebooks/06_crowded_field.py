@@ -13,7 +13,7 @@
 # ---
 
 # %% [markdown]
-# # 6. A crowded field: forward model, contamination, optimal extraction, every source to a file
+# # 6. A crowded field: forward model, contamination, optimal extraction
 #
 # **Authors:** The wfss-helpers contributors
 #

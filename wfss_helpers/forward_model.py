@@ -180,11 +180,13 @@ def detect_direct_sources(direct, *, nsigma=3.0, n_pixels=12, deblend=True,
         np.where(bad, 0.0, data), box_size, mask=bad, filter_size=(3, 3),
         bkg_estimator=MedianBackground(),
     )
-    image = np.where(bad, 0.0, data - background.background)
+    # photutils computes these on each access: read them once.
+    sky, sky_rms = background.background, background.background_rms
+    image = np.where(bad, 0.0, data - sky)
     if segmentation is None:
         kernel = make_2dgaussian_kernel(2.0, size=5)
         smoothed = convolve(image, kernel, mask=bad)
-        threshold = nsigma * background.background_rms
+        threshold = nsigma * sky_rms
         segm = detect_sources(smoothed, threshold, n_pixels)
         if segm is None:
             raise ValueError(
@@ -215,7 +217,7 @@ def detect_direct_sources(direct, *, nsigma=3.0, n_pixels=12, deblend=True,
             segm.remove_labels(removed, relabel=False)
     catalog = _segment_catalog(image, segm, model)
     catalog.meta["removed_sharp"] = removed
-    return DirectImageSources(image, background.background, segm, catalog, model)
+    return DirectImageSources(image, sky, segm, catalog, model)
 
 
 def _segment_catalog(image, segm, model):
