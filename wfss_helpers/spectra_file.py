@@ -20,17 +20,17 @@ The file
 * one ``BINTABLE`` per spectrum, ``EXTNAME = 'SPECTRUM'``, ``EXTVER`` = 1, 2, ...
   Columns, one row per entry along the dispersion, wavelength increasing:
 
-  ================  ============  ======================================================
-  ``wavelength``    micron        spectral axis
-  ``flux``          erg/s/cm²/Å   F_lambda (NaN where masked)
-  ``uncertainty``   erg/s/cm²/Å   1-sigma uncertainty of ``flux``
-  ``mask``          bool          True = not usable (the ``Spectrum.mask``)
-  ``contamination`` erg/s/cm²/Å   modelled light of other sources (and other orders)
-                                  that was subtracted; NaN if none was modelled
-  ``flags``         integer       bitmask, :class:`~wfss_helpers.extraction.
-                                  ExtractionFlag` (dtype of the input kept, e.g. uint16)
-  ``contaminated``  bool          True where other traces fall in the aperture
-  ================  ============  ======================================================
+  =================  ============  ====================================================
+  ``wavelength``     micron        spectral axis
+  ``flux``           erg/s/cm²/Å   F_lambda (NaN where masked)
+  ``uncertainty``    erg/s/cm²/Å   1-sigma uncertainty of ``flux``
+  ``mask``           bool          True = not usable (the ``Spectrum.mask``)
+  ``contamination``  erg/s/cm²/Å   modelled light of other sources (and other orders)
+                                   that was subtracted; NaN if none was modelled
+  ``flags``          integer       bitmask of ``ExtractionFlag`` values (the dtype of
+                                   the input is kept, e.g. uint16)
+  ``contaminated``   bool          True where other traces fall in the aperture
+  =================  ============  ====================================================
 
   Header keywords: ``SOURCEID``, ``RA`` and ``DEC`` (ICRS, degrees), ``GRISM``
   (``GRISMR``/``GRISMC``), ``ORDER`` (``+1``, ``+2``, ...), ``METHOD`` (``box``,
