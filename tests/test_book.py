@@ -57,6 +57,7 @@ PAGES_WITH_FIGURES = (
     "notebooks/03_box_extraction",
     "notebooks/04_two_grisms",
     "notebooks/05_pipeline_spec2",
+    "notebooks/06_crowded_field",
 )
 #: The page kept as ``build/book-screenshot.png``.
 MAIN_SCREENSHOT_PAGE = "notebooks/01_trace_geometry"
@@ -68,6 +69,10 @@ API_MODULES = (
     "background",
     "extraction",
     "flux_calibration",
+    "forward_model",
+    "optimal_extraction",
+    "field_extraction",
+    "spectra_file",
     "lines",
     "plotting",
     "source_positions",
