@@ -33,9 +33,16 @@ from astropy import units as u
 from astropy.table import Table
 
 from .argument_checks import positive_number
-from .extraction import box_extract
+from .extraction import MIN_HALF_HEIGHT, box_extract
 from .flux_calibration import flux_calibrate
-from .forward_model import _data_and_err, open_model
+from .forward_model import (
+    FieldModel,
+    _check_instance,
+    _check_model_matches,
+    _exposure_arrays,
+    _model_orders,
+    _warn_unsubtracted_sky,
+)
 from .optimal_extraction import optimal_extract
 from .spectra_file import SourceSpectrum
 
@@ -82,8 +89,9 @@ class FieldExtraction:
 
 
 def _order_text(order):
-    text = str(order).strip()
-    return text if text.startswith(("+", "-")) or text == "0" else f"+{int(text)}"
+    from .argument_checks import order_number
+
+    return f"{order_number(order):+d}" if order_number(order) else "0"
 
 
 def _with_aperture_correction(spectrum, fraction):
@@ -130,34 +138,87 @@ def extract_field(field_model, wfss, *, grism=None, orders=None, methods=METHODS
     Returns
     -------
     FieldExtraction
+
+    Raises
+    ------
+    TypeError
+        If ``field_model`` is not a FieldModel, or an argument is of the wrong type.
+    ValueError
+        If ``methods`` is empty or unknown, an order is not modelled, ``half_height``
+        is below 1 px or ``window`` makes a window taller than the detector; if the
+        exposure has another shape than the model, no usable pixel, or no ERR while
+        the optimal extraction is asked for.
+    wfss_helpers.trace.ExposureMismatchError
+        If the exposure is not the one modelled (its FILTER/PUPIL, or ``grism``,
+        differ from the model's configuration; or the data do not follow the model).
+
+    Warns
+    -----
+    UserWarning
+        If the data far from every modelled trace are not about 0: the sky seems not
+        subtracted, and every spectrum would hold it.
     """
-    unknown = set(methods) - set(METHODS)
-    if unknown or not methods:
-        raise ValueError(
-            f"methods must be a non-empty selection of {METHODS}, got {tuple(methods)}."
-        )
+    from .trace import ExposureMismatchError, configuration_origin
+
+    _check_instance(field_model, FieldModel, "field_model",
+                    "model the field first with model_field(sources, wfss, config)")
+    methods = _methods(methods)
     half_height = positive_number(half_height, "half_height")
     window = positive_number(window, "window")
-    if isinstance(wfss, dict):
-        arrays = {k: np.asarray(v) for k, v in wfss.items()}
-    else:
-        model = open_model(wfss, wfss=True)
-        arrays = {"data": np.asarray(model.data), "err": np.asarray(model.err),
-                  "dq": np.asarray(model.dq)}
-        grism = grism or str(model.meta.instrument.pupil)
-    data, err = _data_and_err(arrays)
-    if data.shape != tuple(field_model.shape):
+    if "box" in methods and half_height < MIN_HALF_HEIGHT:
         raise ValueError(
-            f"The exposure has shape {data.shape}, the field model {field_model.shape}:"
-            " model this exposure (forward_model.model_field) first."
+            f"half_height={half_height:g} px is below the box's minimum of "
+            f"{MIN_HALF_HEIGHT:g} px: the box would hold a fraction of the trace that "
+            "depends on where it falls within a pixel. Use half_height >= 1 (the "
+            "tutorial uses 4); the aperture correction restores the rest."
         )
+    n_cross = min(field_model.shape)
+    if "optimal" in methods and 2 * window + 1 > n_cross:
+        raise ValueError(
+            f"window={window:g} px makes the optimal extraction's window "
+            f"{2 * window + 1:g} px tall, taller than the detector ({n_cross} px): "
+            "every entry would be flagged off the detector. It only needs to hold the"
+            " source's profile: use window=12 (the default)."
+        )
+    arrays, data, err, exposure = _exposure_arrays(
+        wfss, field_model, what="The optimal extraction",
+        need_err="optimal" in methods,
+    )
+    recorded = configuration_origin(field_model.config).pupil
     if grism is None:
-        from .trace import configuration_origin
-
-        grism = configuration_origin(field_model.config).pupil or "GRISMR"
-    wanted = None if orders is None else {_order_text(o) for o in orders}
-    positions = {int(r["id"]): (r["ra"], r["dec"]) for r in field_model.sources}
+        grism = exposure[1] if exposure is not None and exposure[1] else recorded
+        grism = grism or "GRISMR"
+    elif not isinstance(grism, str) or not grism.strip():
+        raise TypeError(
+            f"grism must be the grism's name, e.g. 'GRISMR', got {grism!r}."
+        )
+    for other, source in ((recorded, "the model's configuration"),
+                          (exposure[1] if exposure else None, "the exposure")):
+        if other and str(other).strip().upper() != grism.strip().upper():
+            raise ExposureMismatchError(
+                f"grism={grism!r}, but {source} is for {str(other).upper()}: every "
+                "spectrum would be labelled with the wrong grism. Leave grism=None "
+                "(it is read from the exposure) or give the exposure's grism."
+            )
     contamination = field_model.image()
+    if err is not None:
+        level = _warn_unsubtracted_sky(
+            data, err, contamination, "Every spectrum would hold it",
+            "and pass the subtracted arrays", stacklevel=2,
+        )
+        _check_model_matches(data, err, contamination, level)
+    wanted = None
+    if orders is not None:
+        wanted = set(_model_orders(field_model.config, orders))
+        missing = wanted - set(field_model.orders)
+        if missing:
+            raise ValueError(
+                f"Order(s) {', '.join(sorted(missing))} are not modelled (the model "
+                f"has orders {', '.join(field_model.orders)}): there is nothing to "
+                "extract in them. Model them (model_field(..., orders=...)) or leave "
+                "orders=None."
+            )
+    positions = {int(r["id"]): (r["ra"], r["dec"]) for r in field_model.sources}
     spectra, skipped, messages, extractions = [], [], {}, {}
     for (source_id, order), piece in field_model.dispersed.items():
         if wanted is not None and order not in wanted:
@@ -186,6 +247,24 @@ def extract_field(field_model, wfss, *, grism=None, orders=None, methods=METHODS
     table = Table(rows=skipped or None, names=("source_id", "order", "method", "reason"),
                   dtype=(int, str, str, str))
     return FieldExtraction(spectra, table, messages, extractions, str(grism).upper())
+
+
+def _methods(methods):
+    """The extraction methods asked for, as a tuple, checked."""
+    if isinstance(methods, str):
+        methods = (methods,)
+    try:
+        methods = tuple(methods)
+    except TypeError:
+        raise TypeError(
+            f"methods must be a selection of {METHODS}, got {methods!r}."
+        ) from None
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(
+            f"methods must be a non-empty selection of {METHODS}, got {methods}."
+        )
+    return tuple(dict.fromkeys(methods))
 
 
 def _extract(arrays, piece, contamination, method, half_height, window):

@@ -25,6 +25,7 @@ inside ``±half_height`` pixels (:func:`profile_aperture_fraction`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -49,6 +50,26 @@ __all__ = ["OptimalExtraction", "optimal_extract", "profile_aperture_fraction"]
 
 #: Least fraction of an entry's profile that must fall on usable pixels.
 MIN_PROFILE_COVERAGE = 0.5
+
+#: Partly covered pixels at the window's edges enter the sums with their profile
+#: scaled by the covered fraction, which biases the rate high when they hold a
+#: noticeable part of the profile (a window narrower than the profile). Above this
+#: median bias a warning is given, above MAX_WINDOW_BIAS the window is refused.
+WARN_WINDOW_BIAS = 0.001
+MAX_WINDOW_BIAS = 0.01
+
+#: Largest median distance (pixels) between the profile's centroid across the
+#: dispersion and the trace before the profile is taken to be another source's.
+MAX_PROFILE_OFFSET = 1.0
+
+#: Least median fraction of the profile's light (its whole column, or row, on the
+#: detector) inside the window: a source's own model holds 0.97 of it in the default
+#: window; the whole field's model, or a window far too narrow, much less.
+MIN_WINDOW_FRACTION = 0.5
+
+#: The median of the whole exposure, in units of its median ERR, beyond which the
+#: sky is taken to be not subtracted (sources raise it a little: 0.05 in the demo).
+MAX_EXPOSURE_SKY = 0.5
 
 
 @dataclass(frozen=True)
@@ -75,10 +96,26 @@ class OptimalExtraction(BoxExtraction):
     method: str = "optimal"
 
 
+def _check_trace(trace):
+    from .trace import GrismTrace
+
+    if not isinstance(trace, GrismTrace):
+        raise TypeError(
+            f"trace must be a GrismTrace, got {type(trace).__name__}: make one with "
+            "GrismTrace(config, order, x0, y0) or FieldModel.trace(id, order)."
+        )
+    return trace
+
+
 def _profile_image(profile, shape):
     """A full-frame profile model, checked (an array, or a DispersedSource drawn)."""
     if hasattr(profile, "add_to"):  # a DispersedSource
         return profile.add_to(np.zeros(shape))
+    if profile is None or isinstance(profile, (str, bytes)):
+        raise TypeError(
+            f"profile must be the source's model (a full-frame array or its "
+            f"DispersedSource), got {profile!r}: e.g. FieldModel.source_image(id, 1)."
+        )
     array = np.asarray(profile, dtype=float)
     if array.shape != tuple(shape):
         raise ValueError(
@@ -159,18 +196,142 @@ def profile_aperture_fraction(profile, trace, half_height=4.0, *, shape=(2048, 2
         Pixels along the dispersion (columns for GRISMR, rows for GRISMC).
     fraction : numpy.ndarray
         NaN where the model holds no light.
+
+    Raises
+    ------
+    TypeError
+        If ``trace`` is not a GrismTrace or ``profile`` not a model.
+    ValueError
+        If the profile is not a 2-D image (or ``shape`` not a detector shape), the
+        window is off the detector, or the profile holds no light near the trace
+        (the model of another source or order).
     """
+    _check_trace(trace)
     half_height = positive_number(half_height, "half_height")
     if not hasattr(profile, "add_to"):
-        shape = np.shape(profile)
+        shape = np.shape(_profile_image(profile, np.shape(profile)))
+    if len(tuple(shape)) != 2:
+        raise ValueError(
+            f"The profile must be a 2-D detector image (ny, nx), got shape "
+            f"{tuple(shape)}: give the source's full-frame model "
+            "(FieldModel.source_image(id, order))."
+        )
     bbox, pixels, across, _, centre = _window(trace, half_height + 1.0, shape)
     cut, totals = _profile_cut(profile, bbox, trace, shape)
+    _check_profile_light(cut, trace, half_height + 1.0)
     if trace.dispersion_axis == "y":
         cut = cut.T
     weights = aperture_weights(across, centre, half_height)
     with np.errstate(invalid="ignore", divide="ignore"):
         fraction = np.sum(weights * cut, axis=0) / totals
     return pixels, np.where(totals > 0, fraction, np.nan)
+
+
+def _check_profile_light(cut, trace, half_height):
+    """Refuse a profile that holds no light, or mostly negative light, near the
+    trace: it is not the model of this source and order."""
+    positive = float(np.sum(np.clip(cut, 0.0, None)))
+    negative = float(np.sum(np.clip(cut, None, 0.0)))
+    if not positive > 0:
+        raise ValueError(
+            f"The profile holds no light within ±{half_height:g} px of "
+            f"{trace._describe()}: it is not the model of this source and order (the "
+            "model of another source, or of another order?). Give this source's own "
+            "model: FieldModel.source_image(id, order) or FieldModel.dispersed[(id, "
+            "order)], with the trace FieldModel.trace(id, order)."
+        )
+    if -negative > 0.1 * positive:
+        raise ValueError(
+            f"The profile is largely negative near {trace._describe()} ({-negative:.3g}"
+            f" against {positive:.3g} positive): a profile is the fraction of the light"
+            " each pixel receives. Give the source's model, not a residual or a "
+            "model with its sign flipped."
+        )
+
+
+def _bias_of_partial_pixels(p, inside, inv):
+    """Per entry, the factor by which the partly covered pixels bias the rate: with
+    ``D = f P`` the rate is ``f sum(w P^2 / V) / sum(w^2 P^2 / V)``."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        profile = np.where(inside > 0, p / np.where(inside > 0, inside, 1.0), 0.0)
+        held = np.sum(inside * profile**2 * inv, axis=0)
+        return held / np.sum((inside * profile) ** 2 * inv, axis=0) - 1.0
+
+
+def _check_window_bias(bias, entries, half_height):
+    values = bias[entries & np.isfinite(bias)]
+    if values.size == 0:
+        return
+    median = float(np.median(values))
+    if median <= WARN_WINDOW_BIAS:
+        return
+    message = (
+        f"half_height={half_height:g} px makes a window narrower than the source's "
+        "profile: its partly covered edge pixels bias the rate high by a median "
+        f"{100 * median:.2g}% (up to {100 * float(np.max(values)):.2g}%). The window "
+        "only limits the sums and should hold the whole profile: use half_height=12 "
+        "(the default) or more."
+    )
+    if median > MAX_WINDOW_BIAS:
+        raise ValueError(message)
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _check_window_fraction(window_total, entries, trace, half_height):
+    """Warn if the window holds a small part of the profile's light."""
+    held = window_total[entries & np.isfinite(window_total)]
+    if held.size and np.median(held) < MIN_WINDOW_FRACTION:
+        warnings.warn(
+            f"The window of ±{half_height:g} px holds a median {np.median(held):.2f} "
+            f"of the profile's light in each entry of {trace._describe()}: the "
+            "profile has most of its light away from the trace. If it is the model of"
+            " the whole field (or includes neighbours), the rate is wrong: give this "
+            "source's own model (FieldModel.source_image(id, order)); if the source "
+            "is that extended, widen the window.",
+            UserWarning, stacklevel=3,
+        )
+
+
+def _check_profile_centre(p, across, centre, entries, trace):
+    """Warn if the profile is not centred on the trace (another source's model)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        centroid = np.sum(p * across[:, None], axis=0) / np.sum(p, axis=0)
+    offset = np.abs(centroid - centre)[entries & np.isfinite(centroid)]
+    if offset.size and np.median(offset) > MAX_PROFILE_OFFSET:
+        warnings.warn(
+            f"The profile is centred a median {np.median(offset):.1f} px from "
+            f"{trace._describe()} across the dispersion: it is probably the model of "
+            "another source (or includes its neighbours), and the rate would be "
+            "wrong. Give this source's own model with its own trace "
+            "(FieldModel.source_image(id, order), FieldModel.trace(id, order)).",
+            UserWarning, stacklevel=3,
+        )
+
+
+def _check_exposure_sky(data, err, level):
+    """Warn if the exposure's median is not about 0: the sky is not subtracted.
+
+    Sources cover a small part of a WFSS exposure, so the median of all its pixels
+    (every 8th row and column: fast) is the sky's; after the sky is subtracted it is a
+    few hundredths of the ERR (0.05 in the demo field).
+    """
+    sample = np.asarray(data, dtype=float)[::8, ::8] - level
+    noise = np.asarray(err, dtype=float)[::8, ::8]
+    with np.errstate(invalid="ignore"):
+        usable = np.isfinite(sample) & np.isfinite(noise) & (noise > 0)
+    if np.count_nonzero(usable) < 100:
+        return
+    median, typical = float(np.median(sample[usable])), float(np.median(noise[usable]))
+    if abs(median) > MAX_EXPOSURE_SKY * typical:
+        state = "not subtracted" if median > 0 else "over-subtracted"
+        warnings.warn(
+            f"The median of the exposure (minus background={level:g}) is {median:.3g}"
+            f" DN/s, {median / typical:.1f} times its median ERR: the sky seems "
+            f"{state}, and the rate holds it. Subtract the sky first "
+            "(wfss_helpers.background.dispersed_sky_profile and subtract_background)"
+            " or give background=.",
+            UserWarning, stacklevel=3,
+        )
 
 
 def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.0,
@@ -208,10 +369,26 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
 
     Raises
     ------
+    TypeError
+        If ``trace`` is not a GrismTrace or ``profile`` not a model.
     ValueError
-        If there is no ERR array, the profile or contamination has another shape than
-        the exposure, or the window is off the detector.
+        If there is no ERR array (or it is zero or NaN in the whole window), the
+        profile or contamination has another shape than the exposure, the window is
+        off the detector or taller than it, or far narrower than the profile (the
+        rate would be biased by more than 1%); if the profile holds no light (or
+        mostly negative light) near the trace: the model of another source or order.
+    wfss_helpers.trace.ExposureMismatchError
+        If the exposure's FILTER/PUPIL are not the trace's configuration's.
+
+    Warns
+    -----
+    UserWarning
+        If the profile is centred more than 1 px from the trace (another source's
+        model) or has most of its light outside the window (the whole field's
+        model), the exposure's median is not about 0 (the sky not subtracted), or the
+        window is narrow enough to bias the rate by more than 0.1%.
     """
+    _check_trace(trace)
     data, err, dq, exposure = _arrays(wfss)
     data = np.asarray(data, dtype=float)
     if err is None:
@@ -220,16 +397,32 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
             "array. Pass {'data': ..., 'err': ..., 'dq': ...} with the ERR array."
         )
     half_height = positive_number(half_height, "half_height")
+    n_cross = data.shape[0] if trace.dispersion_axis == "x" else data.shape[1]
+    if 2 * half_height + 1 > n_cross:
+        raise ValueError(
+            f"half_height={half_height:g} px makes a window {2 * half_height + 1:g} px "
+            f"tall, taller than the detector ({n_cross} px across the dispersion): "
+            "every entry would be flagged off the detector. The window only needs to "
+            "hold the source's profile: use half_height=12 (the default)."
+        )
     level = _background_level(background)
     limit = positive_number(contamination_limit, "contamination_limit")
     _check_grism(trace, exposure)
     contamination = _contamination_model(contamination, data.shape)
     bbox, pixels, across, t, centre = _window(trace, half_height, data.shape)
     prof, totals = _profile_cut(profile, bbox, trace, data.shape)
+    _check_profile_light(prof, trace, half_height)
     sl = bbox.slices
     sci = data[sl] - level
     var = np.asarray(err, dtype=float)[sl] ** 2
     bad = bad_pixel_mask(data[sl], np.asarray(err)[sl], None if dq is None else np.asarray(dq)[sl])
+    with np.errstate(invalid="ignore"):
+        if not np.any(var > 0):
+            raise ValueError(
+                f"ERR is zero or NaN in every pixel of the window of "
+                f"{trace._describe()}: it cannot weight the pixels. Give the "
+                "exposure's ERR array (the ERR extension of its _cal.fits)."
+            )
     bad |= ~(var > 0)
     con = None if contamination is None else _contamination_cut(contamination, *sl)
     if trace.dispersion_axis == "y":
@@ -248,6 +441,11 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
         window_total = np.sum(p, axis=0)
     entry_bad = ~(coverage >= MIN_PROFILE_COVERAGE * window_total) | ~(totals > 0)
     entry_bad |= ~np.isfinite(rate)
+    _check_window_bias(_bias_of_partial_pixels(p, inside, inv), ~entry_bad,
+                       half_height)
+    _check_profile_centre(p, across, centre, ~entry_bad, trace)
+    _check_window_fraction(window_total, ~entry_bad, trace, half_height)
+    _check_exposure_sky(data, err, level)
     n_cross = data.shape[0] if trace.dispersion_axis == "x" else data.shape[1]
     off = (centre - half_height < -0.5) | (centre + half_height > n_cross - 0.5)
     rate = np.where(entry_bad, np.nan, rate)
