@@ -988,7 +988,9 @@ if truth is not None:
 # ### The raw calls
 #
 # For the showcased source, in a window of ±12 px around its trace (the window only
-# limits the sums; pixels outside it have almost no profile). A pixel that is not
+# limits the sums; pixels outside it have almost no profile). Every pixel the window
+# touches counts **whole**: a pixel counted for a fraction would bring a fraction of
+# its profile but all of its light into the sums, and bias $f$ high. A pixel that is not
 # finite, has no positive variance or is flagged `DO_NOT_USE` is left out of both
 # sums, which keeps $f$ unbiased as long as the profile is right; a column where less
 # than half of the window's profile is usable is masked.
@@ -1000,7 +1002,8 @@ own = refined.source_image(label, 1)
 others = refined.contamination_image(label, 1)
 box = trace.bounding_box(window, detector_shape=shape)
 t_columns = trace.t_from_pixel(box.pixels("x"))
-in_window = aperture_weights(box.pixels("y"), trace.cross_position(t_columns), window)
+in_window = aperture_weights(box.pixels("y"), trace.cross_position(t_columns),
+                            window) > 0  # whole pixels (see below)
 column_total = own[:, box.slices[1]].sum(axis=0)  # the source's light per column
 P = own[box.slices] / column_total * in_window  # the profile, in the window
 D = clean["data"][box.slices] - others[box.slices]

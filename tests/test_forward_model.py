@@ -392,3 +392,32 @@ def _unknown_filter_first_guess(footprint, sources):
     odd = sources.model.copy()
     odd.meta.instrument.filter = "F200W"  # a short-wavelength filter: no grism
     return first_guess_flambda(footprint, replace(sources, model=odd))
+
+
+@pytest.mark.parametrize("grism", GRISMS)
+def test_linear_deposit_widens_a_point_by_f_one_minus_f(demo_configs, grism):
+    """``cross_deposit="linear"`` (the pipeline's area sharing) widens the profile of a
+    point by ``f (1 - f)`` pixel² across the dispersion; the default cubic one keeps
+    it; both hold the same light."""
+    trace = GrismTrace(demo_configs[grism], 1, 1000.0, 1000.0)
+    flat = lambda w: np.full(np.shape(w), 1e-18)  # noqa: E731
+    frac = (0.37, 0.37)
+    widths, totals = {}, {}
+    for deposit in ("cubic", "linear"):
+        kernel, x_lo, y_lo = trace_kernel(trace, flat, frac=frac, cross_deposit=deposit)
+        moved = kernel if grism == "GRISMR" else kernel.T
+        across = (y_lo if grism == "GRISMR" else x_lo) + np.arange(moved.shape[0])
+        column = moved[:, moved.shape[1] // 2]
+        centre = np.sum(column * across) / column.sum()
+        widths[deposit] = np.sum(column * (across - centre) ** 2) / column.sum()
+        totals[deposit] = kernel.sum()
+    assert totals["linear"] == pytest.approx(totals["cubic"], rel=1e-12)
+    # The trace moves across the dispersion by a fraction of a pixel over one column,
+    # so the cubic variance is small but not exactly zero.
+    assert widths["cubic"] < 0.02
+    f = frac[1] if grism == "GRISMR" else frac[0]
+    fractional = (f + (trace.cross_position(np.array([0.5]))[0] - trace.source_cross)) % 1
+    assert widths["linear"] - widths["cubic"] == pytest.approx(
+        fractional * (1 - fractional), abs=0.03)
+    with pytest.raises(ValueError, match="cross_deposit must be"):
+        trace_kernel(trace, flat, cross_deposit="nearest")

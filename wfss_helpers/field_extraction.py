@@ -282,6 +282,7 @@ def _extract(arrays, piece, contamination, method, half_height, window):
         spectrum = flux_calibrate(box)
         order = np.argsort(box.wavelength)
         return box, _with_aperture_correction(spectrum, fraction[order])
+    # The exposure's sky was checked once for the whole field (extract_field).
     optimal = optimal_extract(arrays, trace, piece, contamination=contamination,
-                              half_height=window)
+                              half_height=window, _check_sky=False)
     return optimal, flux_calibrate(optimal)

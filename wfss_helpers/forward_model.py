@@ -624,7 +624,8 @@ def _cubic_taps(frac):
 
 def _deposit(shape, x, y, weights, *, cross_axis="y"):
     """Deposit point weights onto a grid: linearly along the dispersion, with cubic
-    convolution weights across it (flux, centroid and profile width are kept)."""
+    convolution weights across it (flux, centroid and profile width are kept).
+    ``cross_axis=None``: linearly along both axes (by area)."""
     ny, nx = shape
     ix = np.floor(x).astype(int)
     iy = np.floor(y).astype(int)
@@ -641,13 +642,16 @@ def _deposit(shape, x, y, weights, *, cross_axis="y"):
     return out.reshape(shape)
 
 
-def trace_kernel(trace, flambda, *, frac=(0.0, 0.0), samples_per_pixel=4):
+def trace_kernel(trace, flambda, *, frac=(0.0, 0.0), samples_per_pixel=4,
+                 cross_deposit="cubic"):
     """The dispersed image of a point source: the trace with its spectrum laid along it.
 
     At ``t`` samples over :data:`T_RANGE` the point lands at ``(frac_x + DISPX(t), frac_y +
     DISPY(t))`` with count rate ``F_lambda(lambda(t)) * S(lambda(t)) * dlambda/dt *
-    dt``, shared linearly between pixels along the dispersion and with cubic
-    convolution weights across it (which keep the profile's width).
+    dt``, shared linearly between pixels along the dispersion and, across it, with
+    cubic-convolution weights (which keep the profile's width) or, with
+    ``cross_deposit="linear"``, by area as the pipeline's ``WfssContamStep`` does
+    (which widens a point by ``f (1 - f)`` pixel² at fractional position ``f``).
 
     Parameters
     ----------
@@ -658,6 +662,8 @@ def trace_kernel(trace, flambda, *, frac=(0.0, 0.0), samples_per_pixel=4):
         Sub-pixel position of the point, ``(x, y)`` in ``[0, 1)``.
     samples_per_pixel : int, optional
         Samples of ``t`` per pixel of trace length.
+    cross_deposit : {"cubic", "linear"}, optional
+        How a sample is shared between pixels across the dispersion.
 
     Returns
     -------
@@ -685,6 +691,7 @@ def trace_kernel(trace, flambda, *, frac=(0.0, 0.0), samples_per_pixel=4):
             "lambda w: np.full(np.shape(w), 2e-18)."
         )
     samples_per_pixel = _whole_number(samples_per_pixel, "samples_per_pixel")
+    _check_cross_deposit(cross_deposit)
     try:
         frac = tuple(float(f) for f in frac)
     except (TypeError, ValueError):
@@ -714,8 +721,22 @@ def trace_kernel(trace, flambda, *, frac=(0.0, 0.0), samples_per_pixel=4):
     # One pixel of margin on each side for the cubic taps across the dispersion.
     x_lo, y_lo = int(np.floor(x.min())) - 1, int(np.floor(y.min())) - 1
     shape = (int(np.floor(y.max())) - y_lo + 3, int(np.floor(x.max())) - x_lo + 3)
-    kernel = _deposit(shape, x - x_lo, y - y_lo, weights, cross_axis=trace.cross_axis)
+    cross_axis = trace.cross_axis if cross_deposit == "cubic" else None
+    kernel = _deposit(shape, x - x_lo, y - y_lo, weights, cross_axis=cross_axis)
     return kernel, x_lo, y_lo
+
+
+#: The ways a trace sample can be shared between pixels across the dispersion.
+CROSS_DEPOSITS = ("cubic", "linear")
+
+
+def _check_cross_deposit(cross_deposit):
+    if cross_deposit not in CROSS_DEPOSITS:
+        raise ValueError(
+            f"cross_deposit must be 'cubic' (keeps the profile's width; the default) "
+            f"or 'linear' (shares by area, as jwst's WfssContamStep), got "
+            f"{cross_deposit!r}."
+        )
 
 
 def _flambda_values(flambda, wave, sens):
@@ -830,7 +851,8 @@ def _pixel_grid_mapping(sources, wfss_model, x, y):
     return float(x0[0]), float(y0[0])
 
 
-def disperse_source(footprint, trace, flambda, *, samples_per_pixel=4):
+def disperse_source(footprint, trace, flambda, *, samples_per_pixel=4,
+                    cross_deposit="cubic"):
     """Disperse a footprint along one order: footprint (unit sum) convolved with the
     trace kernel.
 
@@ -842,6 +864,8 @@ def disperse_source(footprint, trace, flambda, *, samples_per_pixel=4):
     flambda : callable
         The source's total spectrum: ``flambda(wavelength_um)`` in erg/s/cm²/Å.
     samples_per_pixel : int, optional
+    cross_deposit : {"cubic", "linear"}, optional
+        See :func:`trace_kernel`.
 
     Returns
     -------
@@ -869,7 +893,8 @@ def disperse_source(footprint, trace, flambda, *, samples_per_pixel=4):
     ys0 = trace.y0 - (footprint.y - footprint.y_lo)
     ix, iy = int(np.floor(xs0)), int(np.floor(ys0))
     kernel, kx, ky = trace_kernel(
-        trace, flambda, frac=(xs0 - ix, ys0 - iy), samples_per_pixel=samples_per_pixel
+        trace, flambda, frac=(xs0 - ix, ys0 - iy), samples_per_pixel=samples_per_pixel,
+        cross_deposit=cross_deposit,
     )
     image = signal.oaconvolve(weights, kernel, mode="full")
     return DispersedSource(footprint.label, trace.order, trace, image, ix + kx, iy + ky)
@@ -909,6 +934,7 @@ class FieldModel:
     config: object = field(repr=False)
     iteration: int = 0
     samples_per_pixel: int = field(default=4, repr=False)
+    cross_deposit: str = field(default="cubic", repr=False)
 
     @property
     def orders(self):
@@ -1072,7 +1098,7 @@ def _flat(value):
 
 
 def model_field(sources, wfss, config, *, orders=None, spectra=None, grow=10,
-                samples_per_pixel=4, pivot_wavelength=None):
+                samples_per_pixel=4, pivot_wavelength=None, cross_deposit="cubic"):
     """The first-guess forward model of a WFSS exposure.
 
     Parameters
@@ -1095,6 +1121,9 @@ def model_field(sources, wfss, config, *, orders=None, spectra=None, grow=10,
         See :func:`source_footprints`.
     samples_per_pixel : int, optional
         Samples of the trace per pixel.
+    cross_deposit : {"cubic", "linear"}, optional
+        How a trace sample is shared between pixels across the dispersion (see
+        :func:`trace_kernel`); "linear" models what jwst's ``WfssContamStep`` does.
     pivot_wavelength : `~astropy.units.Quantity`, optional
         See :func:`first_guess_flambda`.
 
@@ -1138,6 +1167,7 @@ def model_field(sources, wfss, config, *, orders=None, spectra=None, grow=10,
     shape = tuple(np.shape(wfss_model.data))
     orders = _model_orders(config, orders)
     samples_per_pixel = _whole_number(samples_per_pixel, "samples_per_pixel")
+    _check_cross_deposit(cross_deposit)
     if pivot_wavelength is not None:
         pivot_wavelength = _pivot_micron(pivot_wavelength)
     footprints = source_footprints(sources, grow=grow)
@@ -1164,8 +1194,11 @@ def model_field(sources, wfss, config, *, orders=None, spectra=None, grow=10,
                     np.interp(w, wave, flam, left=0.0, right=0.0))
         for order in orders:
             trace = GrismTrace(config, order, x0, y0)
+            if not _may_reach(trace, footprint, shape):
+                continue  # not worth a convolution
             piece = disperse_source(footprint, trace, function,
-                                    samples_per_pixel=samples_per_pixel)
+                                    samples_per_pixel=samples_per_pixel,
+                                    cross_deposit=cross_deposit)
             if piece.on_detector(shape):
                 dispersed[(label, trace.order)] = piece
     name = wfss_model.meta.filename or "the WFSS exposure"
@@ -1199,7 +1232,20 @@ def model_field(sources, wfss, config, *, orders=None, spectra=None, grow=10,
     table["ra"].unit = table["dec"].unit = u.deg
     table.meta["off_field"] = off_field
     return FieldModel(table, all_spectra, dispersed, footprints, shape, config,
-                      samples_per_pixel=samples_per_pixel)
+                      samples_per_pixel=samples_per_pixel, cross_deposit=cross_deposit)
+
+
+def _may_reach(trace, footprint, shape):
+    """Whether the order's trace, widened by the footprint, can touch the detector."""
+    t = np.linspace(*T_RANGE, 65)
+    dx, dy = trace.offsets(t)
+    ny, nx = footprint.stamp.shape
+    margin_x, margin_y = nx + 3, ny + 3
+    x, y = trace.x0 + np.asarray(dx), trace.y0 + np.asarray(dy)
+    return bool(
+        x.max() + margin_x >= 0 and x.min() - margin_x < shape[1]
+        and y.max() + margin_y >= 0 and y.min() - margin_y < shape[0]
+    )
 
 
 def _model_orders(config, orders):
@@ -1499,6 +1545,7 @@ def model_field_from_spectra(field_model, spectra):
         dispersed[(source_id, order)] = disperse_source(
             field_model.footprints[source_id], piece.trace, function,
             samples_per_pixel=field_model.samples_per_pixel,
+            cross_deposit=field_model.cross_deposit,
         )
     return replace(field_model, spectra=dict(spectra), dispersed=dispersed)
 

@@ -51,13 +51,6 @@ __all__ = ["OptimalExtraction", "optimal_extract", "profile_aperture_fraction"]
 #: Least fraction of an entry's profile that must fall on usable pixels.
 MIN_PROFILE_COVERAGE = 0.5
 
-#: Partly covered pixels at the window's edges enter the sums with their profile
-#: scaled by the covered fraction, which biases the rate high when they hold a
-#: noticeable part of the profile (a window narrower than the profile). Above this
-#: median bias a warning is given, above MAX_WINDOW_BIAS the window is refused.
-WARN_WINDOW_BIAS = 0.001
-MAX_WINDOW_BIAS = 0.01
-
 #: Largest median distance (pixels) between the profile's centroid across the
 #: dispersion and the trace before the profile is taken to be another source's.
 MAX_PROFILE_OFFSET = 1.0
@@ -249,34 +242,6 @@ def _check_profile_light(cut, trace, half_height):
         )
 
 
-def _bias_of_partial_pixels(p, inside, inv):
-    """Per entry, the factor by which the partly covered pixels bias the rate: with
-    ``D = f P`` the rate is ``f sum(w P^2 / V) / sum(w^2 P^2 / V)``."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        profile = np.where(inside > 0, p / np.where(inside > 0, inside, 1.0), 0.0)
-        held = np.sum(inside * profile**2 * inv, axis=0)
-        return held / np.sum((inside * profile) ** 2 * inv, axis=0) - 1.0
-
-
-def _check_window_bias(bias, entries, half_height):
-    values = bias[entries & np.isfinite(bias)]
-    if values.size == 0:
-        return
-    median = float(np.median(values))
-    if median <= WARN_WINDOW_BIAS:
-        return
-    message = (
-        f"half_height={half_height:g} px makes a window narrower than the source's "
-        "profile: its partly covered edge pixels bias the rate high by a median "
-        f"{100 * median:.2g}% (up to {100 * float(np.max(values)):.2g}%). The window "
-        "only limits the sums and should hold the whole profile: use half_height=12 "
-        "(the default) or more."
-    )
-    if median > MAX_WINDOW_BIAS:
-        raise ValueError(message)
-    warnings.warn(message, UserWarning, stacklevel=3)
-
-
 def _check_window_fraction(window_total, entries, trace, half_height):
     """Warn if the window holds a small part of the profile's light."""
     held = window_total[entries & np.isfinite(window_total)]
@@ -315,8 +280,8 @@ def _check_exposure_sky(data, err, level):
     (every 8th row and column: fast) is the sky's; after the sky is subtracted it is a
     few hundredths of the ERR (0.05 in the demo field).
     """
-    sample = np.asarray(data, dtype=float)[::8, ::8] - level
-    noise = np.asarray(err, dtype=float)[::8, ::8]
+    sample = np.asarray(data[::8, ::8], dtype=float) - level
+    noise = np.asarray(err[::8, ::8], dtype=float)
     with np.errstate(invalid="ignore"):
         usable = np.isfinite(sample) & np.isfinite(noise) & (noise > 0)
     if np.count_nonzero(usable) < 100:
@@ -335,7 +300,8 @@ def _check_exposure_sky(data, err, level):
 
 
 def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.0,
-                    background=0.0, box_half_height=None, contamination_limit=0.1):
+                    background=0.0, box_half_height=None, contamination_limit=0.1,
+                    _check_sky=True):
     """Optimally extract one source's order (Horne 1986), the profile from a model.
 
     Parameters
@@ -353,7 +319,10 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
         returned per entry, and flagged ``MODELLED_CONTAMINATION`` where it exceeds
         ``contamination_limit`` of the source's rate.
     half_height : float, optional
-        Half-height of the window the sums run over, pixels across the dispersion.
+        Half-height of the window the sums run over, pixels across the dispersion;
+        every pixel the window touches counts whole. The estimate is unbiased for any
+        window (the profile is normalised over the whole detector); a wider one only
+        adds pixels of little weight.
     background : float, optional
         A level (DN/s per pixel) to subtract; default 0 (sky already subtracted).
     box_half_height : float, optional
@@ -374,8 +343,7 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
     ValueError
         If there is no ERR array (or it is zero or NaN in the whole window), the
         profile or contamination has another shape than the exposure, the window is
-        off the detector or taller than it, or far narrower than the profile (the
-        rate would be biased by more than 1%); if the profile holds no light (or
+        off the detector or taller than it; if the profile holds no light (or
         mostly negative light) near the trace: the model of another source or order.
     wfss_helpers.trace.ExposureMismatchError
         If the exposure's FILTER/PUPIL are not the trace's configuration's.
@@ -385,12 +353,11 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
     UserWarning
         If the profile is centred more than 1 px from the trace (another source's
         model) or has most of its light outside the window (the whole field's
-        model), the exposure's median is not about 0 (the sky not subtracted), or the
-        window is narrow enough to bias the rate by more than 0.1%.
+        model), or the exposure's median is not about 0 (the sky not subtracted).
     """
     _check_trace(trace)
     data, err, dq, exposure = _arrays(wfss)
-    data = np.asarray(data, dtype=float)
+    data = np.asarray(data)  # converted to float64 only inside the window
     if err is None:
         raise ValueError(
             "Optimal extraction weights each pixel by 1/ERR**2: the exposure has no ERR "
@@ -413,9 +380,11 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
     prof, totals = _profile_cut(profile, bbox, trace, data.shape)
     _check_profile_light(prof, trace, half_height)
     sl = bbox.slices
-    sci = data[sl] - level
-    var = np.asarray(err, dtype=float)[sl] ** 2
-    bad = bad_pixel_mask(data[sl], np.asarray(err)[sl], None if dq is None else np.asarray(dq)[sl])
+    cut_err = np.asarray(err[sl], dtype=float)
+    cut_dq = None if dq is None else np.asarray(dq[sl])
+    sci = np.asarray(data[sl], dtype=float) - level
+    var = cut_err**2
+    bad = bad_pixel_mask(data[sl], cut_err, cut_dq)
     with np.errstate(invalid="ignore"):
         if not np.any(var > 0):
             raise ValueError(
@@ -428,7 +397,10 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
     if trace.dispersion_axis == "y":
         sci, var, bad, prof = sci.T, var.T, bad.T, prof.T
         con = None if con is None else con.T
-    inside = aperture_weights(across, centre, half_height)
+    # The window is made of whole pixels: every pixel it touches counts in full. (A
+    # pixel counted for a fraction would enter the sums with a fraction of its profile
+    # but all of its light, and bias the rate high.)
+    inside = (aperture_weights(across, centre, half_height) > 0).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(totals > 0, prof / totals, 0.0) * inside
         good = ~bad & (inside > 0)
@@ -441,11 +413,10 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
         window_total = np.sum(p, axis=0)
     entry_bad = ~(coverage >= MIN_PROFILE_COVERAGE * window_total) | ~(totals > 0)
     entry_bad |= ~np.isfinite(rate)
-    _check_window_bias(_bias_of_partial_pixels(p, inside, inv), ~entry_bad,
-                       half_height)
     _check_profile_centre(p, across, centre, ~entry_bad, trace)
     _check_window_fraction(window_total, ~entry_bad, trace, half_height)
-    _check_exposure_sky(data, err, level)
+    if _check_sky:
+        _check_exposure_sky(data, err, level)
     n_cross = data.shape[0] if trace.dispersion_axis == "x" else data.shape[1]
     off = (centre - half_height < -0.5) | (centre + half_height > n_cross - 0.5)
     rate = np.where(entry_bad, np.nan, rate)
