@@ -244,7 +244,8 @@ def extract_field(field_model, wfss, *, grism=None, orders=None, methods=METHODS
                 ))
         finally:
             piece.add_to(contamination, scale=1.0)
-    table = Table(rows=skipped or None, names=("source_id", "order", "method", "reason"),
+    table = Table(rows=skipped or None,
+                  names=("source_id", "order", "method", "reason"),
                   dtype=(int, str, str, str))
     return FieldExtraction(spectra, table, messages, extractions, str(grism).upper())
 

@@ -17,7 +17,8 @@ model is:
    flux (:func:`first_guess_flambda`), then the spectrum the data ask for
    (:func:`refine_field_model`);
 3. the **field** is the sum of all of them (:class:`FieldModel`); the **contamination**
-   of one source is the model of everything else (:meth:`FieldModel.contamination_image`).
+   of one source is the model of everything else
+   (:meth:`FieldModel.contamination_image`).
 
 The convolution is what makes it fast: one small FFT per source and order, against
 the pipeline's ``WfssContamStep``, which maps every segment pixel through the gWCS at
@@ -581,7 +582,9 @@ def first_guess_flambda(footprint, sources, *, pivot_wavelength=None):
         )
     area = model.meta.photometry.pixelarea_steradians
     if not area or not np.isfinite(area):
-        raise ValueError("The direct image has no PIXAR_SR (pixel area): run PhotomStep.")
+        raise ValueError(
+            "The direct image has no PIXAR_SR (pixel area): run PhotomStep."
+        )
     if pivot_wavelength is None:
         name = str(model.meta.instrument.filter or "").upper()
         if name not in PIVOT_WAVELENGTH:
@@ -646,9 +649,10 @@ def trace_kernel(trace, flambda, *, frac=(0.0, 0.0), samples_per_pixel=4,
                  cross_deposit="cubic"):
     """The dispersed image of a point source: the trace with its spectrum laid along it.
 
-    At ``t`` samples over :data:`T_RANGE` the point lands at ``(frac_x + DISPX(t), frac_y +
-    DISPY(t))`` with count rate ``F_lambda(lambda(t)) * S(lambda(t)) * dlambda/dt *
-    dt``, shared linearly between pixels along the dispersion and, across it, with
+    At ``t`` samples over :data:`T_RANGE` the point lands at ``(frac_x + DISPX(t),
+    frac_y + DISPY(t))`` with count rate
+    ``F_lambda(lambda(t)) * S(lambda(t)) * dlambda/dt * dt``, shared linearly between
+    pixels along the dispersion and, across it, with
     cubic-convolution weights (which keep the profile's width) or, with
     ``cross_deposit="linear"``, by area as the pipeline's ``WfssContamStep`` does
     (which widens a point by ``f (1 - f)`` pixel² at fractional position ``f``).
@@ -804,7 +808,8 @@ class DispersedSource:
         if x1 <= x0 or y1 <= y0:
             return None
         target = (slice(y0, y1), slice(x0, x1))
-        source = (slice(y0 - self.y_lo, y1 - self.y_lo), slice(x0 - self.x_lo, x1 - self.x_lo))
+        source = (slice(y0 - self.y_lo, y1 - self.y_lo),
+                  slice(x0 - self.x_lo, x1 - self.x_lo))
         return target, source
 
     def on_detector(self, shape=(2048, 2048)) -> bool:
@@ -838,13 +843,15 @@ def _pixel_grid_mapping(sources, wfss_model, x, y):
         if "outside the field" in str(err):
             raise _OffField() from None
         raise
-    jacobian = np.array([[x0[1] - x0[0], x0[2] - x0[0]], [y0[1] - y0[0], y0[2] - y0[0]]])
+    jacobian = np.array([[x0[1] - x0[0], x0[2] - x0[0]],
+                         [y0[1] - y0[0], y0[2] - y0[0]]])
     jacobian /= np.array([[sx, sy], [sx, sy]])
     departure = float(np.max(np.abs(jacobian - np.eye(2))))
     if not np.isfinite(departure) or departure > MAX_GRID_DISTORTION:
         raise ValueError(
             "The direct image's pixel grid is not the WFSS exposure's up to a shift "
-            f"(d(x0, y0)/d(x, y) = {np.round(jacobian, 4).tolist()} at ({x:.0f}, {y:.0f})): "
+            f"(d(x0, y0)/d(x, y) = {np.round(jacobian, 4).tolist()} at "
+            f"({x:.0f}, {y:.0f})): "
             "the convolution model needs a direct image of the same detector, not a "
             "resampled or rotated mosaic. Use the _cal direct image of the same visit."
         )
@@ -1396,7 +1403,8 @@ def _column_scale(data, var, model_self, others, trace, half_height):
     """Per-entry scale of a source's own model that fits the data in its aperture.
 
     Weighted least squares of ``data - others`` on ``model_self`` over the aperture
-    pixels at each entry along the dispersion: ``s = sum(M (D - C) / V) / sum(M^2 / V)``.
+    pixels at each entry along the dispersion:
+    ``s = sum(M (D - C) / V) / sum(M^2 / V)``.
     """
     from .extraction import aperture_weights
 

@@ -67,8 +67,9 @@ MAX_EXPOSURE_SKY = 0.5
 
 @dataclass(frozen=True)
 class OptimalExtraction(BoxExtraction):
-    """An optimally extracted spectrum: a :class:`~wfss_helpers.extraction.BoxExtraction`
-    whose ``rate`` is the whole light of each entry (no aperture correction needed).
+    """An optimally extracted spectrum: a
+    :class:`~wfss_helpers.extraction.BoxExtraction` whose ``rate`` is the whole light
+    of each entry (no aperture correction needed).
 
     ``half_height`` is the half-height of the window the sums run over. Everything
     that reads a box extraction (``flux_calibrate``, the plots) reads this one.
@@ -117,7 +118,9 @@ def _profile_image(profile, shape):
             "DispersedSource."
         )
     if not np.all(np.isfinite(array)):
-        raise ValueError("profile has NaN or infinite pixels: it must be a finite model.")
+        raise ValueError(
+            "profile has NaN or infinite pixels: it must be a finite model."
+        )
     return array
 
 
@@ -141,14 +144,15 @@ def _profile_cut(profile, bbox, trace, shape):
     x1 = min(profile.x_lo + stamp.shape[1], nx)
     on = np.zeros((max(y1 - y0, 0), max(x1 - x0, 0)))
     if on.size:
-        on = stamp[y0 - profile.y_lo:y1 - profile.y_lo, x0 - profile.x_lo:x1 - profile.x_lo]
+        on = stamp[y0 - profile.y_lo:y1 - profile.y_lo,
+                   x0 - profile.x_lo:x1 - profile.x_lo]
     cut = np.zeros(bbox.shape)
     by0, by1 = max(y0, rows_sl.start), min(y1, rows_sl.stop)
     bx0, bx1 = max(x0, cols_sl.start), min(x1, cols_sl.stop)
     if by1 > by0 and bx1 > bx0:
-        cut[by0 - rows_sl.start:by1 - rows_sl.start, bx0 - cols_sl.start:bx1 - cols_sl.start] = (
-            on[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
-        )
+        rows = slice(by0 - rows_sl.start, by1 - rows_sl.start)
+        cols = slice(bx0 - cols_sl.start, bx1 - cols_sl.start)
+        cut[rows, cols] = on[by0 - y0:by1 - y0, bx0 - x0:bx1 - x0]
     if trace.dispersion_axis == "x":
         sums, first, pixels = on.sum(axis=0), x0, bbox.pixels("x")
     else:
@@ -360,8 +364,8 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
     data = np.asarray(data)  # converted to float64 only inside the window
     if err is None:
         raise ValueError(
-            "Optimal extraction weights each pixel by 1/ERR**2: the exposure has no ERR "
-            "array. Pass {'data': ..., 'err': ..., 'dq': ...} with the ERR array."
+            "Optimal extraction weights each pixel by 1/ERR**2: the exposure has no "
+            "ERR array. Pass {'data': ..., 'err': ..., 'dq': ...} with the ERR array."
         )
     half_height = positive_number(half_height, "half_height")
     n_cross = data.shape[0] if trace.dispersion_axis == "x" else data.shape[1]
