@@ -155,6 +155,11 @@ class BackgroundEstimate:
     median_error: float
     sample: np.ndarray
 
+    @classmethod
+    def known(cls, level):
+        """A level given, not measured: no pixels, no scatter, no uncertainty."""
+        return cls(float(level), float(level), 0.0, 0, 0.0, np.array([]))
+
 
 @dataclass(frozen=True)
 class BoxExtraction:
@@ -1102,7 +1107,7 @@ def box_extract(
         )
         bkg = estimate_background(sci[background_pixels], sigma=sigma)
     else:
-        bkg = BackgroundEstimate(float(background), float(background), 0.0, 0, 0.0, np.array([]))
+        bkg = BackgroundEstimate.known(background)
 
     in_aperture = weights > 0
     has_bad = np.any(bad & in_aperture, axis=0)

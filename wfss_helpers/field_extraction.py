@@ -44,7 +44,7 @@ from .forward_model import (
     _warn_unsubtracted_sky,
 )
 from .optimal_extraction import optimal_extract
-from .spectra_file import SourceSpectrum
+from .spectra_file import SourceSpectrum, _order_text
 
 __all__ = ["FieldExtraction", "extract_field"]
 
@@ -86,12 +86,6 @@ class FieldExtraction:
             f"No {method} spectrum of order {_order_text(order)} of source {source_id}"
             " (see .skipped for what could not be extracted)."
         )
-
-
-def _order_text(order):
-    from .argument_checks import order_number
-
-    return f"{order_number(order):+d}" if order_number(order) else "0"
 
 
 def _with_aperture_correction(spectrum, fraction):

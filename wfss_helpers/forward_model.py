@@ -990,8 +990,7 @@ class FieldModel:
         KeyError
             If there is no such source.
         """
-        wave, flam = self.spectra[self._source_id(source_id)]
-        return lambda w: np.interp(w, wave, flam, left=0.0, right=0.0)
+        return _spectrum_function(*self.spectra[self._source_id(source_id)])
 
     def image(self, *, exclude=()):
         """The model of the whole exposure (DN/s), without the ``(id, order)`` pairs
@@ -1100,8 +1099,9 @@ def _order_name(config, order):
     return order_name(config, order)
 
 
-def _flat(value):
-    return lambda w: np.full(np.shape(w), value)
+def _spectrum_function(wave, flam):
+    """A tabulated spectrum (µm, F_lambda) as a function of µm, 0 outside the table."""
+    return lambda w: np.interp(w, wave, flam, left=0.0, right=0.0)
 
 
 def model_field(sources, wfss, config, *, orders=None, spectra=None, grow=10,
@@ -1197,8 +1197,7 @@ def model_field(sources, wfss, config, *, orders=None, spectra=None, grow=10,
         row = sources.catalog[sources.catalog["label"] == label][0]
         rows.append((label, footprint.x, footprint.y, float(row["ra"]),
                      float(row["dec"]), x0, y0))
-        function = (lambda w, wave=wave, flam=flam:
-                    np.interp(w, wave, flam, left=0.0, right=0.0))
+        function = _spectrum_function(wave, flam)
         for order in orders:
             trace = GrismTrace(config, order, x0, y0)
             if not _may_reach(trace, footprint, shape):
@@ -1547,11 +1546,9 @@ def model_field_from_spectra(field_model, spectra):
     """The same field modelled with other spectra (same footprints, traces, orders)."""
     dispersed = {}
     for (source_id, order), piece in field_model.dispersed.items():
-        wave, flam = spectra[source_id]
-        function = (lambda w, wave=wave, flam=flam:
-                    np.interp(w, wave, flam, left=0.0, right=0.0))
         dispersed[(source_id, order)] = disperse_source(
-            field_model.footprints[source_id], piece.trace, function,
+            field_model.footprints[source_id], piece.trace,
+            _spectrum_function(*spectra[source_id]),
             samples_per_pixel=field_model.samples_per_pixel,
             cross_deposit=field_model.cross_deposit,
         )

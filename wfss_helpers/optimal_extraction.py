@@ -455,7 +455,7 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
         rate_err=rate_err * RATE_UNIT,
         n_pixels=np.sum(inside, axis=0),
         mask=entry_bad,
-        background=BackgroundEstimate(level, level, 0.0, 0, 0.0, np.array([])),
+        background=BackgroundEstimate.known(level),
         bbox=bbox,
         half_height=half_height,
         dispersion_axis=trace.dispersion_axis,
