@@ -472,7 +472,8 @@ if data.demo is not None and "GRISMC" in traces:
 # in `data.demo.source(18)`), correct each spectrum with
 # `aperture_fraction_from_image` along that grism's cross axis, and compare the two
 # with the truth over 3.30-3.85 µm. Why are the two aperture fractions different, when
-# they were nearly equal for the showcased source? (Needs the demo data: real mode has no GRISMC exposure and no truth.)
+# they were nearly equal for the showcased source? (Needs the demo data: real mode
+# has no GRISMC exposure and no truth.)
 # ```{exercise-end}
 # ```
 
