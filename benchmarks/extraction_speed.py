@@ -21,10 +21,10 @@ from astropy.stats import sigma_clipped_stats
 from stdatamodels.jwst import datamodels
 
 from wfss_helpers.demo.dataset import load_demo_dataset
-from wfss_helpers.extraction import box_extract
-from wfss_helpers.flux_calibration import flambda_arrays, flux_calibrate
-from wfss_helpers.source_positions import direct_to_wfss
-from wfss_helpers.trace import load_grism_config
+from wfss_helpers.extraction.box import box_extract
+from wfss_helpers.extraction.flux_calibration import flambda_arrays, flux_calibrate
+from wfss_helpers.geometry.positions import direct_to_wfss
+from wfss_helpers.geometry.configuration import load_grism_config
 
 
 def seed_method(data, config, x0, y0, box_half_height, t0=np.linspace(-1, 2, 40), background=None):

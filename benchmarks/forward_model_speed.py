@@ -13,7 +13,7 @@ run, and a final markdown table:
    of SourceCatalogStep's map; orders +1 and +2 (``--orders``); ``wl_oversample=2``
    and one core, the step's defaults), wall and CPU time, in a child process after
    SourceCatalogStep, AssignWcs, FlatField, Background, Extract2d and SourceType; and
-   :func:`wfss_helpers.forward_model.model_field` on the same field with the same
+   :func:`wfss_helpers.field.forward_model.model_field` on the same field with the same
    assumptions: the pipeline's segmentation map (``grow=0``: the pipeline disperses only
    segment pixels), a spectrum flat in F_nu at the level the pipeline gives each source
    (F_nu = the direct image summed over the segment, with the pipeline's own sky
@@ -100,8 +100,8 @@ def pipeline_child(output_dir, orders, labels, contam):
     from jwst.wfss_contam import WfssContamStep
 
     from wfss_helpers.demo.instrument import reference_files_for
-    from wfss_helpers.pipeline import capture_logs, step_overrides
-    from wfss_helpers.spec2 import keep_segments
+    from wfss_helpers.data_sources.pipeline import capture_logs, step_overrides
+    from wfss_helpers.data_sources.spec2 import keep_segments
     from wfss_helpers.tutorial_data import get_tutorial_data
 
     data = get_tutorial_data()
@@ -183,8 +183,8 @@ def ours_child(output_dir, orders, segmentation_path, n_synthetic):
     warnings.simplefilter("ignore")
     from stdatamodels.jwst import datamodels
 
-    from wfss_helpers.forward_model import detect_direct_sources, model_field
-    from wfss_helpers.trace import load_grism_config
+    from wfss_helpers.field.forward_model import detect_direct_sources, model_field
+    from wfss_helpers.geometry.configuration import load_grism_config
     from wfss_helpers.tutorial_data import get_tutorial_data
 
     data = get_tutorial_data()
@@ -477,7 +477,7 @@ def explain_differences(model, sources, wfss_model, direct_model, pipe_image, se
 
 def _t_range():
     """The trace parameter range the model's kernel follows (0..1 before T_RANGE)."""
-    import wfss_helpers.forward_model as fm
+    import wfss_helpers.field.forward_model as fm
 
     return tuple(getattr(fm, "T_RANGE", (0.0, 1.0)))
 
@@ -485,8 +485,8 @@ def _t_range():
 def time_extract_field(model, path, grism):
     """Seconds of extract_field (box and optimal) on the sky-subtracted exposure, and
     the number of spectra it gave (best of 3)."""
-    from wfss_helpers.background import dispersed_sky_profile
-    from wfss_helpers.field_extraction import extract_field
+    from wfss_helpers.extraction.background import dispersed_sky_profile
+    from wfss_helpers.field.catalog_extraction import extract_field
 
     with fits.open(path) as hdul:
         sci, err, dq = (np.array(hdul[n].data) for n in ("SCI", "ERR", "DQ"))
@@ -582,7 +582,7 @@ def time_extraction(model, exposure):
     """
     from stdatamodels.jwst import datamodels
 
-    from wfss_helpers.extraction import box_extract
+    from wfss_helpers.extraction.box import box_extract
 
     with datamodels.open(exposure) as m:
         data = np.array(m.data, dtype=float)
@@ -677,7 +677,7 @@ def provenance(data):
     import hashlib
     from importlib.metadata import version
 
-    import wfss_helpers.forward_model as fm
+    import wfss_helpers.field.forward_model as fm
 
     repo = Path(__file__).resolve().parent.parent
 
@@ -733,8 +733,8 @@ def main():
     run_start = time.perf_counter()
     from stdatamodels.jwst import datamodels
 
-    from wfss_helpers.forward_model import detect_direct_sources, model_field
-    from wfss_helpers.trace import load_grism_config
+    from wfss_helpers.field.forward_model import detect_direct_sources, model_field
+    from wfss_helpers.geometry.configuration import load_grism_config
     from wfss_helpers.tutorial_data import get_tutorial_data
 
     data = get_tutorial_data()

@@ -6,7 +6,7 @@ For every configuration file in ``../shared/data/nircam_grismconf`` (beside the
 repository) and orders +1 and +2, prints one row of numbers:
 
 * ``axis``: the dispersion axis and direction the helpers use (``x+``, ``x-``, ``y+``;
-  versions without :class:`~wfss_helpers.trace.GrismTrace` assume ``x``);
+  versions without :class:`~wfss_helpers.geometry.trace.GrismTrace` assume ``x``);
 * ``round trip``: the largest |wavelength -> pixel -> wavelength| error in micron over
   6 x 6 source positions across the detector and 41 wavelengths each (with GrismTrace:
   pixel along the dispersion; without: ``wavelength_to_pixel`` then
@@ -49,7 +49,7 @@ sys.path.insert(0, str(TESTS))
 import test_real_configurations as real  # noqa: E402  (after the path is set)
 
 import wfss_helpers  # noqa: E402
-from wfss_helpers import trace  # noqa: E402
+from wfss_helpers import geometry as trace
 
 HAS_TRACE = hasattr(trace, "GrismTrace")
 POSITIONS = np.linspace(0.0, 2047.0, 6)

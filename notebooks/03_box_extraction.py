@@ -95,31 +95,32 @@ from astropy.stats import sigma_clip
 from stdatamodels.jwst import datamodels
 from stdatamodels.jwst.datamodels import dqflags
 
-from wfss_helpers.background import (
+from wfss_helpers.extraction.background import (
     dispersed_sky_profile,
     scale_background_reference,
     subtract_background,
 )
-from wfss_helpers.extraction import (
+from wfss_helpers.extraction.box import (
     aperture_fraction_from_image,
     box_extract,
     wavelength_map,
 )
-from wfss_helpers.flux_calibration import flux_calibrate, sensitivity_curve
-from wfss_helpers.lines import fit_emission_line
+from wfss_helpers.extraction.flux_calibration import flux_calibrate
+from wfss_helpers.extraction import sensitivity_curve
+from wfss_helpers.extraction.lines import fit_emission_line
 from wfss_helpers.plotting import (
     image_norm,
     plot_background_histogram,
     plot_spectrum,
     use_tutorial_style,
 )
-from wfss_helpers.source_positions import direct_to_wfss
-from wfss_helpers.trace import (
+from wfss_helpers.geometry.positions import direct_to_wfss
+from wfss_helpers.geometry import (
     gwcs_column_wavelengths,
-    load_grism_config,
     trace_bounding_box,
     trace_wavelength,
 )
+from wfss_helpers.geometry.configuration import load_grism_config
 from wfss_helpers.tutorial_data import get_tutorial_data
 
 use_tutorial_style()
@@ -530,7 +531,7 @@ print(f"dλ from {dlambda_raw.min():.3f} to {dlambda_raw.max():.3f} Å per pixel
 # ### The helper
 #
 # The extraction carries it as `extraction.dispersion`, the Å that each column spans
-# (`angstrom_per_pixel` in `wfss_helpers.trace` gives it in Å/pix for any $t$):
+# (`angstrom_per_pixel` in `wfss_helpers.geometry.trace` gives it in Å/pix for any $t$):
 
 # %%
 dlambda_difference = np.max(np.abs(extraction.dispersion.to_value(u.AA) - dlambda_raw))
@@ -1074,11 +1075,12 @@ from astropy.stats import sigma_clip
 from astropy.table import Table
 from stdatamodels.jwst import datamodels
 
-from wfss_helpers.background import dispersed_sky_profile, subtract_background
-from wfss_helpers.extraction import aperture_fraction_from_image, box_extract
-from wfss_helpers.flux_calibration import flux_calibrate
-from wfss_helpers.source_positions import direct_to_wfss
-from wfss_helpers.trace import GrismTrace, load_grism_config
+from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
+from wfss_helpers.extraction.box import aperture_fraction_from_image, box_extract
+from wfss_helpers.extraction.flux_calibration import flux_calibrate
+from wfss_helpers.geometry.positions import direct_to_wfss
+from wfss_helpers.geometry.trace import GrismTrace
+from wfss_helpers.geometry.configuration import load_grism_config
 
 # --- change these lines for your data ------------------------------------------
 my_direct_file = data.direct_cal  # your direct image, _cal.fits

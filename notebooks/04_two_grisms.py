@@ -57,12 +57,13 @@ from astropy import units as u
 from astropy.stats import sigma_clip
 from stdatamodels.jwst import datamodels
 
-from wfss_helpers.background import dispersed_sky_profile, subtract_background
-from wfss_helpers.extraction import aperture_fraction_from_image, box_extract
-from wfss_helpers.flux_calibration import flux_calibrate
+from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
+from wfss_helpers.extraction.box import aperture_fraction_from_image, box_extract
+from wfss_helpers.extraction.flux_calibration import flux_calibrate
 from wfss_helpers.plotting import image_norm, plot_cutout, use_tutorial_style
-from wfss_helpers.source_positions import direct_to_wfss
-from wfss_helpers.trace import GrismTrace, load_grism_config
+from wfss_helpers.geometry.positions import direct_to_wfss
+from wfss_helpers.geometry.trace import GrismTrace
+from wfss_helpers.geometry.configuration import load_grism_config
 from wfss_helpers.tutorial_data import get_tutorial_data
 
 use_tutorial_style()

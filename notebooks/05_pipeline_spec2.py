@@ -75,13 +75,14 @@ from astropy.table import Table
 from specutils import SpectrumList
 from stdatamodels.jwst import datamodels
 
-from wfss_helpers.background import dispersed_sky_profile, subtract_background
-from wfss_helpers.extraction import aperture_weights, box_extract
-from wfss_helpers.flux_calibration import flux_calibrate, sensitivity_curve
-from wfss_helpers.pipeline import capture_logs, step_overrides
+from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
+from wfss_helpers.extraction.box import aperture_weights, box_extract
+from wfss_helpers.extraction.flux_calibration import flux_calibrate
+from wfss_helpers.extraction import sensitivity_curve
+from wfss_helpers.data_sources.pipeline import capture_logs, step_overrides
 from wfss_helpers.plotting import image_norm, use_tutorial_style
-from wfss_helpers.source_positions import direct_to_wfss
-from wfss_helpers.spec2 import (
+from wfss_helpers.geometry.positions import direct_to_wfss
+from wfss_helpers.data_sources.spec2 import (
     CATALOG_COLUMNS,
     keep_segments,
     nearest_catalog_source,
@@ -90,7 +91,8 @@ from wfss_helpers.spec2 import (
     run_wfss_spec2,
     spectrum_boxes,
 )
-from wfss_helpers.trace import GrismTrace, load_grism_config
+from wfss_helpers.geometry.trace import GrismTrace
+from wfss_helpers.geometry.configuration import load_grism_config
 from wfss_helpers.tutorial_data import get_tutorial_data
 
 use_tutorial_style()
@@ -242,7 +244,7 @@ print(showcased[["label", "xcentroid", "ycentroid", "isophotal_abmag",
                  "is_extended"]])
 
 # %% [markdown]
-# `nearest_catalog_source(catalog, x, y)` from `wfss_helpers.spec2` does the same, and
+# `nearest_catalog_source(catalog, x, y)` from `wfss_helpers.data_sources.spec2` does the same, and
 # refuses a position with no catalog source within `max_distance` pixels (a typo in a
 # position would otherwise silently pick a neighbour):
 
@@ -521,7 +523,7 @@ print(f"source {label}: {spectrum.spectral_axis.size} elements, "
 # For a comparison with a box extraction we need more than the spectrum: the detector
 # pixel of each element and the rows the pipeline summed. They are columns of the same
 # table (`EXTRACT2D_XSTART`, `EXTRACT2D_YSTART`, ..., 1-based). `pipeline_spectrum` from
-# `wfss_helpers.spec2` reads them with the spectrum, in F_λ:
+# `wfss_helpers.data_sources.spec2` reads them with the spectrum, in F_λ:
 
 # %%
 pipeline = pipeline_spectrum(x1d_path, label)
@@ -838,7 +840,7 @@ comparison.pprint(max_width=-1)
 #
 # ## 7. GRISMC, with the helper
 #
-# `run_wfss_spec2` from `wfss_helpers.spec2` runs the same steps (with
+# `run_wfss_spec2` from `wfss_helpers.data_sources.spec2` runs the same steps (with
 # `Step.call` and the same overrides, or CRDS) and returns each product and the time of
 # each step. On the GRISMC exposure, which disperses along the columns, we extract only
 # the showcased source, by its catalog label (`source_ids`). The box then spans 11

@@ -90,12 +90,12 @@ from scipy.signal import fftconvolve
 from specutils import SpectrumList
 from stdatamodels.jwst import datamodels
 
-import wfss_helpers.spectra_file  # registers the "wfss-helpers-spectra" format
-from wfss_helpers.background import dispersed_sky_profile, subtract_background
-from wfss_helpers.extraction import ExtractionFlag, aperture_weights, box_extract
-from wfss_helpers.field_extraction import extract_field
-from wfss_helpers.flux_calibration import flux_calibrate
-from wfss_helpers.forward_model import (
+import wfss_helpers.field.spectra_file  # registers the "wfss-helpers-spectra" format
+from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
+from wfss_helpers.extraction.box import ExtractionFlag, aperture_weights, box_extract
+from wfss_helpers.field.catalog_extraction import extract_field
+from wfss_helpers.extraction.flux_calibration import flux_calibrate
+from wfss_helpers.field.forward_model import (
     FLAM_UNIT,
     PIVOT_WAVELENGTH,
     T_RANGE,
@@ -106,11 +106,12 @@ from wfss_helpers.forward_model import (
     refine_field_model,
     source_footprints,
 )
-from wfss_helpers.optimal_extraction import optimal_extract
+from wfss_helpers.extraction.optimal import optimal_extract
 from wfss_helpers.plotting import image_norm, use_tutorial_style
-from wfss_helpers.source_positions import direct_to_wfss
-from wfss_helpers.spectra_file import summary_table, write_spectra
-from wfss_helpers.trace import GrismTrace, load_grism_config
+from wfss_helpers.geometry.positions import direct_to_wfss
+from wfss_helpers.field.spectra_file import summary_table, write_spectra
+from wfss_helpers.geometry.trace import GrismTrace
+from wfss_helpers.geometry.configuration import load_grism_config
 from wfss_helpers.tutorial_data import get_tutorial_data
 
 use_tutorial_style()
@@ -1252,7 +1253,7 @@ summary["source_id", "grism", "method", "n_valid", "median_flux", "median_snr",
 # %% [markdown]
 # ### Reading them back, with specutils
 #
-# The file is read with specutils itself: importing `wfss_helpers.spectra_file` (done
+# The file is read with specutils itself: importing `wfss_helpers.field.spectra_file` (done
 # at the top) registers the format `"wfss-helpers-spectra"`, and
 # `SpectrumList.read` returns one `Spectrum` per extension, in the order written, with
 # the identifiers and the per-entry arrays in its `meta`:

@@ -57,7 +57,7 @@ def _restore_crds_configuration():
     before = {name: os.environ.get(name) for name in _CRDS_VARIABLES}
     yield
     if {name: os.environ.get(name) for name in _CRDS_VARIABLES} != before:
-        from wfss_helpers.crds_config import _apply_to_loaded_crds
+        from wfss_helpers.data_sources.crds import _apply_to_loaded_crds
 
         for name, value in before.items():
             if value is None:
@@ -101,7 +101,7 @@ def demo(demo_build):
 def grismc_config(tmp_path_factory):
     from test_trace import GRISMC_LIKE, write_synthetic_conf
 
-    from wfss_helpers.trace import load_grism_config
+    from wfss_helpers.geometry.configuration import load_grism_config
 
     directory = tmp_path_factory.mktemp("grismc_conf")
     return load_grism_config(write_synthetic_conf(directory, "SYNTH_F444W_modA_C.conf", GRISMC_LIKE))
@@ -111,7 +111,7 @@ def grismc_config(tmp_path_factory):
 def grismr_b_config(tmp_path_factory):
     from test_trace import GRISMR_B_LIKE, write_synthetic_conf
 
-    from wfss_helpers.trace import load_grism_config
+    from wfss_helpers.geometry.configuration import load_grism_config
 
     directory = tmp_path_factory.mktemp("grismr_b_conf")
     return load_grism_config(write_synthetic_conf(directory, "SYNTH_F444W_modB_R.conf", GRISMR_B_LIKE))

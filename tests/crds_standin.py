@@ -1,6 +1,6 @@
 """A local CRDS cache that stands in for the real JWST CRDS, built from the demo instrument.
 
-In "real data" mode (``reference_files=None`` in :mod:`wfss_helpers.pipeline`) the jwst steps
+In "real data" mode (``reference_files=None`` in :mod:`wfss_helpers.data_sources.pipeline`) the jwst steps
 get no overrides: CRDS itself chooses every reference file they declare. The real CRDS
 cannot be reached from the test machines, so :func:`build_local_crds_cache` writes a *real*
 CRDS cache directory whose rules (a pipeline context) select the demo instrument's reference
@@ -41,7 +41,7 @@ are computed locally from the cached rules.
   (``pars-<step>``, :data:`STEPS_WITH_PARAMETER_REFERENCES`). For CRDS a type
   missing from the imap is not "not applicable" but an error: bestrefs answers
   "NOT FOUND Unknown reference type" and ``crds.getreferences`` raises ``CrdsLookupError``
-  (which ``wfss_helpers.pipeline`` reports as ``CRDSUnavailableError``). The NIRSpec-only
+  (which ``wfss_helpers.data_sources.pipeline`` reports as ``CRDSUnavailableError``). The NIRSpec-only
   types (camera, chromcorr, collimator, disperser, fore, fpa, msa, ote, ifufore, ifupost,
   ifuslicer, fflat, sflat, dflat) are ``'N/A'`` at the instrument level, the way the real
   JWST imaps declare types that do not apply to an instrument.
@@ -94,7 +94,7 @@ Every network attempt goes to 127.0.0.1:9 (seven connection attempts, with crds 
 ``calibrate_imaging`` + ``calibrate_wfss`` run: stpipe's ``get_context_used`` evaluates the
 context a second time under a different cache key). ``crds`` reads ``CRDS_SERVER_URL`` only
 when it is imported and caches the server info and context for the life of the process;
-``wfss_helpers.crds_config.configure_online_crds`` therefore also applies the new server to
+``wfss_helpers.data_sources.crds.configure_online_crds`` therefore also applies the new server to
 an already imported ``crds`` and forgets those cached answers (the test relies on it: the
 session's demo build has used CRDS serverless before).
 """
@@ -401,7 +401,7 @@ def build_local_crds_cache(cache_dir, demo) -> Path:
     cache_dir : str or pathlib.Path
         Directory of the new cache (created; existing stand-in files are replaced). Use a
         directory of its own, never a real CRDS cache.
-    demo : wfss_helpers.demo.dataset.DemoDataset
+    demo : wfss_helpers.demo.manifest.DemoDataset
         The demo dataset, whose ``reference_files`` are copied into the cache.
 
     Returns

@@ -15,17 +15,21 @@ import pytest
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
+import wfss_helpers
 from wfss_helpers import extraction as ex
-from wfss_helpers import flux_calibration as fc
-from wfss_helpers import lines, plotting, source_positions as sp, trace
-from wfss_helpers.argument_checks import pixel_position
-from wfss_helpers.crds_config import configure_offline_crds, configure_online_crds
-from wfss_helpers.data_access import download_mast_file, mast_product_url, verified_copy
-from wfss_helpers.file_checks import InvalidInputFileError, check_processing, is_wfss
-from wfss_helpers.pipeline import calibrate_imaging, calibrate_wfss, step_overrides
+from wfss_helpers import geometry as trace
+from wfss_helpers import plotting
+from wfss_helpers.extraction import flux_calibration as fc
+from wfss_helpers.extraction import lines
+from wfss_helpers.geometry import positions as sp
+from wfss_helpers.checks.arguments import pixel_position
+from wfss_helpers.data_sources.crds import configure_offline_crds, configure_online_crds
+from wfss_helpers.data_sources.mast import download_mast_file, mast_product_url, verified_copy
+from wfss_helpers.checks.files import InvalidInputFileError, check_processing, is_wfss
+from wfss_helpers.data_sources.pipeline import calibrate_imaging, calibrate_wfss, step_overrides
 from wfss_helpers.tutorial_data import data_mode
 
-PACKAGE = Path(ex.__file__).parent
+PACKAGE = Path(wfss_helpers.__file__).parent
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +262,7 @@ def test_unflattened_wfss_rate_extracts_with_a_warning(demo, config):
 def test_wcs_reference_files_demo_and_missing(demo):
     from stdatamodels.jwst import datamodels
 
-    from wfss_helpers.pipeline import wcs_reference_files
+    from wfss_helpers.data_sources.pipeline import wcs_reference_files
 
     with datamodels.open(demo.wfss_cal) as model:
         files = wcs_reference_files(model)
@@ -301,7 +305,7 @@ def test_photom_that_did_not_convert_is_refused(demo, mismatched):
     (jwst only warns when the photom file has no row for the exposure's filter)."""
     from stdatamodels.jwst import datamodels
 
-    from wfss_helpers.pipeline import _check_photom_applied
+    from wfss_helpers.data_sources.pipeline import _check_photom_applied
 
     with datamodels.open(demo.direct_rate) as model:
         model.meta.cal_step.photom = "COMPLETE"

@@ -11,13 +11,18 @@ import pytest
 from astropy import units as u
 from astropy.io import fits
 
-from wfss_helpers.crds_config import configure_offline_crds, configure_online_crds
-from wfss_helpers.extraction import box_extract
-from wfss_helpers.file_checks import InvalidInputFileError, check_fits_file
-from wfss_helpers.flux_calibration import flux_calibrate
-from wfss_helpers.pipeline import CRDSUnavailableError, calibrate_imaging, calibrate_wfss
-from wfss_helpers.source_positions import direct_to_sky, direct_to_wfss
-from wfss_helpers.trace import dispersed_position, load_grism_config, trace_bounding_box, wavelength_to_pixel
+from wfss_helpers.data_sources.crds import configure_offline_crds, configure_online_crds
+from wfss_helpers.extraction.box import box_extract
+from wfss_helpers.checks.files import InvalidInputFileError, check_fits_file
+from wfss_helpers.extraction.flux_calibration import flux_calibrate
+from wfss_helpers.data_sources.pipeline import CRDSUnavailableError, calibrate_imaging, calibrate_wfss
+from wfss_helpers.geometry.positions import direct_to_sky, direct_to_wfss
+from wfss_helpers.geometry import (
+    dispersed_position,
+    trace_bounding_box,
+    wavelength_to_pixel,
+)
+from wfss_helpers.geometry.configuration import load_grism_config
 
 
 @pytest.fixture(scope="module")

@@ -203,8 +203,8 @@ def test_api_pages_document_the_helpers(built_book):
     assert positions == sorted(positions), "api.html lists the modules in another order"
     # Function and class entries generated from docstrings, not just module headings.
     assert 'id="wfss_helpers.tutorial_data.get_tutorial_data"' in (built_book / "api/tutorial_data.html").read_text()
-    assert 'id="wfss_helpers.extraction.box_extract"' in (built_book / "api/extraction.html").read_text()
-    assert 'id="wfss_helpers.trace.GrismTrace"' in (built_book / "api/trace.html").read_text()
+    assert 'id="wfss_helpers.extraction.box.box_extract"' in (built_book / "api/extraction.html").read_text()
+    assert 'id="wfss_helpers.geometry.trace.GrismTrace"' in (built_book / "api/trace.html").read_text()
 
 
 def _book_extension():

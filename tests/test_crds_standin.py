@@ -57,8 +57,8 @@ def standin_run(demo, tmp_path_factory, network_recorder):
     """Build the stand-in cache, point CRDS at it as for real data, calibrate both exposures."""
     from crds.core import heavy_client
 
-    from wfss_helpers.crds_config import configure_offline_crds, configure_online_crds
-    from wfss_helpers.pipeline import calibrate_imaging, calibrate_wfss
+    from wfss_helpers.data_sources.crds import configure_offline_crds, configure_online_crds
+    from wfss_helpers.data_sources.pipeline import calibrate_imaging, calibrate_wfss
 
     tmp = tmp_path_factory.mktemp("crds_standin")
     cache = build_local_crds_cache(tmp / "crds_cache", demo)
@@ -174,7 +174,7 @@ def test_data_equal_the_override_calibration(standin_run, demo, kind):
 
 
 def test_grism_config_from_crds_calibrated_file(standin_run, demo, network_recorder):
-    from wfss_helpers.trace import load_grism_config
+    from wfss_helpers.geometry.configuration import load_grism_config
 
     assert Path(os.environ["CRDS_PATH"]) == standin_run["cache"]
     with network_recorder() as recorder:

@@ -2,8 +2,8 @@
 error (what is wrong, how to fix it) from our package, or a warning, never a plausible
 wrong number or a traceback from deep inside numpy, scipy or photutils.
 
-Covers :mod:`wfss_helpers.forward_model`, :mod:`wfss_helpers.optimal_extraction` and
-:mod:`wfss_helpers.field_extraction`.
+Covers :mod:`wfss_helpers.field.forward_model`, :mod:`wfss_helpers.extraction.optimal` and
+:mod:`wfss_helpers.field.catalog_extraction`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import pytest
 from astropy import units as u
 from astropy.io import fits
 
-from wfss_helpers.background import dispersed_sky_profile
-from wfss_helpers.field_extraction import extract_field
-from wfss_helpers.forward_model import (
+from wfss_helpers.extraction.background import dispersed_sky_profile
+from wfss_helpers.field.catalog_extraction import extract_field
+from wfss_helpers.field.forward_model import (
     FLAM_UNIT,
     _pixel_grid_mapping,
     detect_direct_sources,
@@ -29,8 +29,11 @@ from wfss_helpers.forward_model import (
     source_footprints,
     trace_kernel,
 )
-from wfss_helpers.optimal_extraction import optimal_extract, profile_aperture_fraction
-from wfss_helpers.trace import ExposureMismatchError, load_grism_config
+from wfss_helpers.extraction.optimal import optimal_extract, profile_aperture_fraction
+from wfss_helpers.geometry.configuration import (
+    ExposureMismatchError,
+    load_grism_config,
+)
 
 
 def _flat(value):

@@ -1,6 +1,6 @@
 """Real-data downloads, exercised against a stand-in MAST on 127.0.0.1 (no mocks).
 
-The real download code (:mod:`wfss_helpers.data_access`, pooch + requests) talks HTTP to
+The real download code (:mod:`wfss_helpers.data_sources.mast`, pooch + requests) talks HTTP to
 :mod:`mast_standin`, which serves a file, breaks a transfer mid-stream, and answers 404
 and 401 as MAST does.
 """
@@ -18,7 +18,7 @@ import pytest
 from astropy.io import fits
 
 from mast_standin import running_mast_standin
-from wfss_helpers.data_access import (
+from wfss_helpers.data_sources.mast import (
     SEED_FILES,
     DownloadError,
     MastAuthorizationError,

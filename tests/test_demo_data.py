@@ -14,14 +14,11 @@ from scipy.special import erf
 
 from wfss_helpers.demo import instrument as inst
 from wfss_helpers.demo import scene
-from wfss_helpers import trace
-from wfss_helpers.crds_config import configure_offline_crds
+from wfss_helpers import geometry as trace
+from wfss_helpers.data_sources.crds import configure_offline_crds
 from wfss_helpers.demo.build import build_demo_dataset
-from wfss_helpers.demo.dataset import (
-    DEMO_SEED,
-    dataset_directory_name,
-    load_demo_dataset,
-)
+from wfss_helpers.demo.manifest import DEMO_SEED
+from wfss_helpers.demo.dataset import dataset_directory_name, load_demo_dataset
 
 
 def test_reference_files_validate(demo):

@@ -260,7 +260,7 @@ def test_blended_traces_really_overlap_in_the_images(demo):
 
 
 def test_grismc_exposure_is_calibrated_and_places_sources_where_rendered(demo):
-    from wfss_helpers.source_positions import direct_to_wfss
+    from wfss_helpers.geometry.positions import direct_to_wfss
 
     with fits.open(demo.grismc_cal) as hdul:
         header = hdul[0].header
@@ -276,7 +276,7 @@ def test_grismc_exposure_is_calibrated_and_places_sources_where_rendered(demo):
 @pytest.mark.parametrize("grism", inst.GRISMS)
 def test_sky_of_each_grism_exposure_is_the_dispersed_sky(demo, grism):
     """The calibrated exposure's per-line median follows the demo's dispersed sky."""
-    from wfss_helpers.background import dispersed_sky_profile
+    from wfss_helpers.extraction.background import dispersed_sky_profile
 
     with fits.open(demo.cal_file_for(grism)) as hdul:
         model = dispersed_sky_profile(

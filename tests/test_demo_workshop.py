@@ -30,15 +30,13 @@ import pytest
 from wfss_helpers.demo import dataset as ds
 from wfss_helpers.demo.dataset import (
     CACHE_VARIABLE,
-    DEMO_VERSION,
-    FILES,
-    MANIFEST_NAME,
     NotEnoughSpaceError,
     check_demo_dataset,
     default_cache_dir,
     load_demo_dataset,
 )
-from wfss_helpers.file_checks import InvalidInputFileError
+from wfss_helpers.demo.manifest import DEMO_VERSION, FILES, MANIFEST_NAME
+from wfss_helpers.checks.files import InvalidInputFileError
 from wfss_helpers.tutorial_data import (
     OUTPUT_DIR_VARIABLE,
     get_tutorial_data,
@@ -409,8 +407,8 @@ def test_relocated_read_only_copy_works_as_is(
 ):
     from stdatamodels.jwst import datamodels
 
-    from wfss_helpers import trace
-    from wfss_helpers.pipeline import calibrate_imaging, wcs_reference_files
+    from wfss_helpers import geometry as trace
+    from wfss_helpers.data_sources.pipeline import calibrate_imaging, wcs_reference_files
 
     room = big_tmp / "instructor_copy"
     copy = room / workshop.directory.name
@@ -476,10 +474,10 @@ def test_relocated_read_only_copy_works_as_is(
 
 
 def test_reference_files_found_beside_the_data(workshop, monkeypatch, tmp_path):
-    from wfss_helpers import crds_config
-    from wfss_helpers.crds_config import local_reference_file
+    from wfss_helpers.geometry import reference_files
+    from wfss_helpers.geometry.reference_files import local_reference_file
 
-    monkeypatch.setattr(crds_config, "_REFERENCE_FOLDERS", [])  # no dataset loaded yet
+    monkeypatch.setattr(reference_files, "_REFERENCE_FOLDERS", [])  # no dataset loaded yet
     monkeypatch.setenv("CRDS_PATH", str(tmp_path))  # not the demo's CRDS cache
     name = next(workshop.directory.joinpath("reference_files").iterdir()).name
     expected = workshop.directory / "reference_files" / name

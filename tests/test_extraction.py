@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy.ndimage import binary_erosion
 from test_real_configurations import paint_spectrum
 
-from wfss_helpers.extraction import (
+from wfss_helpers.extraction.box import (
     BoxExtraction,
     aperture_weights,
     bad_pixel_mask,
@@ -21,20 +21,16 @@ from wfss_helpers.extraction import (
     estimate_background,
     wavelength_map,
 )
-from wfss_helpers.flux_calibration import (
+from wfss_helpers.extraction.flux_calibration import (
     flux_calibrate,
     relresponse_from_sensitivity,
-    sensitivity_curve,
     sensitivity_from_relresponse,
 )
-from wfss_helpers.lines import fit_emission_line
-from wfss_helpers.trace import (
-    GrismTrace,
-    dispersed_position,
-    load_grism_config,
-    t_from_column,
-    trace_bounding_box,
-)
+from wfss_helpers.extraction import sensitivity_curve
+from wfss_helpers.extraction.lines import fit_emission_line
+from wfss_helpers.geometry.trace import GrismTrace
+from wfss_helpers.geometry import dispersed_position, t_from_column, trace_bounding_box
+from wfss_helpers.geometry.configuration import load_grism_config
 
 
 @pytest.fixture(scope="module")
@@ -326,7 +322,7 @@ def test_aperture_fraction_from_image_against_the_psf(sigma_x, sigma_y):
     from scipy.special import ndtr
 
     from wfss_helpers.demo import instrument as inst
-    from wfss_helpers.extraction import aperture_fraction_from_image
+    from wfss_helpers.extraction.box import aperture_fraction_from_image
 
     x, y = 700.5, 900.5
     edges = np.arange(1025) - 0.5

@@ -18,11 +18,11 @@ from astropy import units as u
 from astropy.io import fits
 from astropy.table import Table
 
-from wfss_helpers.background import dispersed_sky_profile
-from wfss_helpers.extraction import ExtractionFlag, box_extract
-from wfss_helpers.field_extraction import extract_field
-from wfss_helpers.flux_calibration import flux_calibrate
-from wfss_helpers.forward_model import (
+from wfss_helpers.extraction.background import dispersed_sky_profile
+from wfss_helpers.extraction.box import ExtractionFlag, box_extract
+from wfss_helpers.field.catalog_extraction import extract_field
+from wfss_helpers.extraction.flux_calibration import flux_calibrate
+from wfss_helpers.field.forward_model import (
     T_RANGE,
     Footprint,
     _cubic_taps,
@@ -34,8 +34,12 @@ from wfss_helpers.forward_model import (
     refine_field_model,
     trace_kernel,
 )
-from wfss_helpers.optimal_extraction import optimal_extract
-from wfss_helpers.trace import ExposureMismatchError, GrismTrace, load_grism_config
+from wfss_helpers.extraction.optimal import optimal_extract
+from wfss_helpers.geometry.configuration import (
+    ExposureMismatchError,
+    load_grism_config,
+)
+from wfss_helpers.geometry.trace import GrismTrace
 
 GRISMS = ("GRISMR", "GRISMC")
 _COLUMNS = {"GRISMR": ("x0_wfss", "y0_wfss"), "GRISMC": ("x0_grismc", "y0_grismc")}
@@ -314,7 +318,7 @@ def test_dispersed_footprint_matches_the_demo_renderer(demo_configs):
 def test_extract_field_writes_a_file_specutils_reads(field, tmp_path):
     from specutils import SpectrumList
 
-    import wfss_helpers.spectra_file as spectra_file
+    import wfss_helpers.field.spectra_file as spectra_file
 
     records = []
     for grism in GRISMS:

@@ -1,6 +1,6 @@
 """``capture_logs``: the jwst steps' log goes to a file, counted, and everything is put back.
 
-The notebooks wrap every ``Step.call`` in ``wfss_helpers.pipeline.capture_logs`` so that
+The notebooks wrap every ``Step.call`` in ``wfss_helpers.data_sources.pipeline.capture_logs`` so that
 the page shows a one-line summary instead of some 90 log lines per exposure, and the
 demo dataset keeps the log of its own calibration in ``pipeline.log``. These tests use
 real loggers and real jwst steps (no mocks): records reach the file and not the screen,
@@ -15,7 +15,7 @@ import logging
 
 import pytest
 
-from wfss_helpers.pipeline import PIPELINE_LOGGERS, PipelineLog, capture_logs
+from wfss_helpers.data_sources.pipeline import PIPELINE_LOGGERS, PipelineLog, capture_logs
 
 PHOTOM_WARNING = "Expected to find one matching row in table, found 0"
 
@@ -118,7 +118,7 @@ def test_a_real_step_prints_nothing_and_keeps_its_cal_logs(demo, tmp_path, capfd
     from jwst.photom import PhotomStep
     from stdatamodels.jwst import datamodels
 
-    from wfss_helpers.pipeline import step_overrides
+    from wfss_helpers.data_sources.pipeline import step_overrides
 
     overrides = step_overrides(PhotomStep, {"photom": demo.reference_files["photom_wfss"]})
     with datamodels.open(demo.wfss_rate) as rate:

@@ -29,7 +29,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from wfss_helpers import extraction, flux_calibration, trace
+from wfss_helpers import extraction
+from wfss_helpers.extraction import flux_calibration
+from wfss_helpers import geometry as trace
 
 #: The folder shared beside the repository, and the configurations in it.
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -25,7 +25,7 @@ from astropy.io import fits
 
 from crds_standin import build_local_crds_cache
 from mast_standin import running_mast_standin
-from wfss_helpers.data_access import SEED_FILES
+from wfss_helpers.data_sources.mast import SEED_FILES
 from wfss_helpers.tutorial_data import SEED_SOURCE_POSITION, get_tutorial_data
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ UNREACHABLE_CRDS = "http://127.0.0.1:9"
 @pytest.fixture(scope="module")
 def stand_ins(demo, tmp_path_factory):
     """MAST and CRDS stand-ins, and the environment of a real-mode user pointed at them."""
-    from wfss_helpers.crds_config import configure_offline_crds
+    from wfss_helpers.data_sources.crds import configure_offline_crds
 
     tmp = tmp_path_factory.mktemp("real_mode")
     crds_cache = build_local_crds_cache(tmp / "crds_cache", demo)
@@ -78,7 +78,7 @@ def test_get_tutorial_data_real_mode(stand_ins, demo, network_recorder):
     # The gWCS reference files CRDS chose are found in its cache (notebook 2 rebuilds gWCSs with them).
     from stdatamodels.jwst import datamodels
 
-    from wfss_helpers.pipeline import wcs_reference_files
+    from wfss_helpers.data_sources.pipeline import wcs_reference_files
 
     with datamodels.open(data.wfss_cal) as model:
         files = wcs_reference_files(model)

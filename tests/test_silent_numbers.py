@@ -26,13 +26,14 @@ from astropy.io import fits
 from astropy.table import Table
 from test_real_configurations import paint_spectrum
 
-from wfss_helpers.background import dispersed_sky_profile, subtract_background
+from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
 from wfss_helpers.demo import instrument as inst
-from wfss_helpers.extraction import ExtractionFlag, box_extract
-from wfss_helpers.file_checks import InvalidInputFileError
-from wfss_helpers.flux_calibration import flux_calibrate, sensitivity_curve
-from wfss_helpers.source_positions import direct_to_sky, sky_to_wfss
-from wfss_helpers.trace import load_grism_config
+from wfss_helpers.extraction.box import ExtractionFlag, box_extract
+from wfss_helpers.checks.files import InvalidInputFileError
+from wfss_helpers.extraction.flux_calibration import flux_calibrate
+from wfss_helpers.extraction import sensitivity_curve
+from wfss_helpers.geometry.positions import direct_to_sky, sky_to_wfss
+from wfss_helpers.geometry.configuration import load_grism_config
 
 POSITIONS = {"GRISMR": ("x0_wfss", "y0_wfss"), "GRISMC": ("x0_grismc", "y0_grismc")}
 HALF_HEIGHT, MARGIN = 4.0, 2.0

@@ -1,4 +1,4 @@
-"""The pipeline's own WFSS extraction (wfss_helpers.spec2) against our box extraction and
+"""The pipeline's own WFSS extraction (wfss_helpers.data_sources.spec2) against our box extraction and
 the demo truth, in both grisms.
 
 One Spec2 run per grism (module-scoped): SourceCatalogStep on the direct image, then
@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from wfss_helpers import spec2
+from wfss_helpers.data_sources import spec2
 from wfss_helpers.demo import instrument as inst
 
 BAND = (3.25, 3.90)
@@ -51,7 +51,7 @@ def catalog(demo, tmp_path_factory):
     """SourceCatalogStep on the demo direct image: catalog and segmentation map."""
     from jwst.source_catalog import SourceCatalogStep
 
-    from wfss_helpers.pipeline import capture_logs, step_overrides
+    from wfss_helpers.data_sources.pipeline import capture_logs, step_overrides
 
     out = tmp_path_factory.mktemp("spec2_catalog")
     references = {key: demo.reference_files[key] for key in ("apcorr", "abvegaoffset")}
@@ -82,9 +82,9 @@ def grism_run(request, demo, catalog, tmp_path_factory):
     """One Spec2 run per grism over the tested sources (and GRISMC's contaminated pair)."""
     from stdatamodels.jwst import datamodels
 
-    from wfss_helpers.background import dispersed_sky_profile, subtract_background
-    from wfss_helpers.pipeline import capture_logs
-    from wfss_helpers.trace import load_grism_config
+    from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
+    from wfss_helpers.data_sources.pipeline import capture_logs
+    from wfss_helpers.geometry.configuration import load_grism_config
 
     grism = request.param
     out = tmp_path_factory.mktemp(f"spec2_{grism.lower()}")
@@ -129,10 +129,10 @@ def grism_run(request, demo, catalog, tmp_path_factory):
 def _box_like_pipeline(demo, run, row, spectrum):
     """Our F_lambda at the pipeline's pixels: a box as tall as the pipeline's, centred
     on our trace of the source (direct-image position of the truth table)."""
-    from wfss_helpers.extraction import box_extract
-    from wfss_helpers.flux_calibration import flux_calibrate
-    from wfss_helpers.source_positions import direct_to_wfss
-    from wfss_helpers.trace import GrismTrace
+    from wfss_helpers.extraction.box import box_extract
+    from wfss_helpers.extraction.flux_calibration import flux_calibrate
+    from wfss_helpers.geometry.positions import direct_to_wfss
+    from wfss_helpers.geometry.trace import GrismTrace
 
     x0, y0 = direct_to_wfss(
         demo.direct_cal, run["model"], row["x_direct"], row["y_direct"]
@@ -283,7 +283,7 @@ def test_showcased_point_source_misses_its_psf_wings(demo, grism_run):
 def test_unmasked_sky_is_biased_by_the_traces(grism_run):
     """The per-line median of notebook 4, without a source mask, sits ~0.001 DN/s per
     pixel above the sky with the sources masked as the pipeline masks them."""
-    from wfss_helpers.background import dispersed_sky_profile
+    from wfss_helpers.extraction.background import dispersed_sky_profile
 
     model = grism_run["model"]
     axis = inst.dispersion_axis(grism_run["grism"])
@@ -370,7 +370,7 @@ def test_pipeline_spectrum_names_what_the_product_has(grism_run):
 
 
 def test_run_wfss_spec2_refuses_bad_inputs(demo, catalog, tmp_path):
-    from wfss_helpers.file_checks import InvalidInputFileError
+    from wfss_helpers.checks.files import InvalidInputFileError
 
     refs = inst.reference_files_for("GRISMR", demo.reference_files)
     with pytest.raises(InvalidInputFileError, match="already been through"):

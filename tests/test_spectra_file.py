@@ -17,8 +17,8 @@ from astropy.nddata import StdDevUncertainty, VarianceUncertainty
 from astropy.table import Table
 from specutils import Spectrum, SpectrumList
 
-import wfss_helpers.spectra_file as sf
-from wfss_helpers.spectra_file import (
+import wfss_helpers.field.spectra_file as sf
+from wfss_helpers.field.spectra_file import (
     FLAM_UNIT,
     FORMAT,
     SourceSpectrum,
@@ -27,7 +27,7 @@ from wfss_helpers.spectra_file import (
     write_spectra,
 )
 
-PACKAGE = Path(sf.__file__).parent
+PACKAGE = Path(sf.__file__).parents[1]
 
 
 def make_spectrum(n, start, *, seed, contamination=True, nan_at=(), masked_at=()):

@@ -12,23 +12,26 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wfss_helpers.demo import instrument as inst
-from wfss_helpers.trace import (
-    BoundingBox,
-    GrismTrace,
+from wfss_helpers.geometry.trace import BoundingBox, GrismTrace
+from wfss_helpers.geometry.inverse import (
     NonMonotonicDispersionError,
+    invert_dispersion,
+)
+from wfss_helpers.geometry import (
     angstrom_per_pixel,
     column_to_wavelength,
-    configuration_origin,
     dispersed_position,
     gwcs_column_wavelengths,
-    invert_dispersion,
-    load_grism_config,
-    order_name,
     t_from_column,
     t_from_wavelength,
     trace_bounding_box,
     trace_wavelength,
     wavelength_to_pixel,
+)
+from wfss_helpers.geometry.configuration import (
+    configuration_origin,
+    load_grism_config,
+    order_name,
 )
 
 #: A column-dispersing order like NIRCam's GRISMC + F444W, module A (V9): DISPY linear

@@ -22,7 +22,7 @@ PAGE = ROOT / "jupyter_book" / "troubleshooting.md"
 def _templates():
     """Every string literal and f-string of the package, fields rendered as ``{}``."""
     templates = []
-    for path in sorted((ROOT / "wfss_helpers").glob("*.py")):
+    for path in sorted((ROOT / "wfss_helpers").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.JoinedStr):
                 templates.append(

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from wfss_helpers.crds_config import JWST_CRDS_SERVER_URL, configure_offline_crds, configure_online_crds
+from wfss_helpers.data_sources.crds import JWST_CRDS_SERVER_URL, configure_offline_crds, configure_online_crds
 from wfss_helpers.tutorial_data import DATA_MODE_VARIABLE, data_mode, get_tutorial_data
 
 

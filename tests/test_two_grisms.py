@@ -10,10 +10,11 @@ import pytest
 from astropy import units as u
 from astropy.io import fits
 
-from wfss_helpers.background import dispersed_sky_profile, subtract_background
-from wfss_helpers.extraction import box_extract
-from wfss_helpers.flux_calibration import flux_calibrate
-from wfss_helpers.trace import GrismTrace, load_grism_config
+from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
+from wfss_helpers.extraction.box import box_extract
+from wfss_helpers.extraction.flux_calibration import flux_calibrate
+from wfss_helpers.geometry.trace import GrismTrace
+from wfss_helpers.geometry.configuration import load_grism_config
 
 _COLUMNS = {"GRISMR": ("x0_wfss", "y0_wfss"), "GRISMC": ("x0_grismc", "y0_grismc")}
 

@@ -11,7 +11,7 @@ import numpy as np
 from astropy import units as u
 from astropy.visualization import ImageNormalize, PercentileInterval, AsinhStretch
 
-from .trace import BoundingBox, GrismTrace, _as_trace
+from .geometry.trace import BoundingBox, GrismTrace, _as_trace
 
 __all__ = [
     "TUTORIAL_STYLE",
@@ -95,12 +95,12 @@ def plot_trace(
     """The trace of one order for ``0 <= t <= 1``, coloured by wavelength.
 
     ``plot_trace(config, order, x0, y0)`` or ``plot_trace(trace)`` with a
-    :class:`~wfss_helpers.trace.GrismTrace`. Drawn in detector coordinates (x right,
+    :class:`~wfss_helpers.geometry.trace.GrismTrace`. Drawn in detector coordinates (x right,
     y up), whichever the dispersion axis.
 
     Parameters
     ----------
-    config : grismconf.Config or `~wfss_helpers.trace.GrismTrace`
+    config : grismconf.Config or `~wfss_helpers.geometry.trace.GrismTrace`
     order : int or str
     x0, y0 : float
         Source position (0-based pixels).
@@ -136,7 +136,7 @@ def plot_trace(
 
 def _cutout_orientation(extraction, trace):
     """Dispersion axis and whether the wavelength decreases along increasing pixels."""
-    from .extraction import BoxExtraction
+    from .extraction.box import BoxExtraction
 
     if extraction is not None and not isinstance(extraction, BoxExtraction):
         raise TypeError(
@@ -145,7 +145,7 @@ def _cutout_orientation(extraction, trace):
         )
     if trace is not None and not isinstance(trace, GrismTrace):
         raise TypeError(
-            "trace must be a GrismTrace (wfss_helpers.trace.GrismTrace(config, "
+            "trace must be a GrismTrace (wfss_helpers.geometry.trace.GrismTrace(config, "
             f"order, x0, y0)), got {type(trace).__name__}."
         )
     if trace is None and extraction is not None:
@@ -172,10 +172,10 @@ def plot_cutout(cutout, bbox, *, extraction=None, trace=None, ax=None, title=Non
     ----------
     cutout : numpy.ndarray
         The box's pixels, as on the detector (``data[bbox.slices]``).
-    bbox : `~wfss_helpers.trace.BoundingBox`
-    extraction : `~wfss_helpers.extraction.BoxExtraction`, optional
+    bbox : `~wfss_helpers.geometry.trace.BoundingBox`
+    extraction : `~wfss_helpers.extraction.box.BoxExtraction`, optional
         Draws its trace centre and aperture edges; gives the dispersion axis.
-    trace : `~wfss_helpers.trace.GrismTrace`, optional
+    trace : `~wfss_helpers.geometry.trace.GrismTrace`, optional
         Gives the dispersion axis when there is no extraction (default: GRISMR-like, x).
     ax : matplotlib.axes.Axes, optional
     title : str, optional
@@ -235,7 +235,7 @@ def plot_background_histogram(background, *, ax=None, bins=80):
 
     Parameters
     ----------
-    background : `~wfss_helpers.extraction.BackgroundEstimate`
+    background : `~wfss_helpers.extraction.box.BackgroundEstimate`
     ax : matplotlib.axes.Axes, optional
     bins : int, optional
 
@@ -243,7 +243,7 @@ def plot_background_histogram(background, *, ax=None, bins=80):
     -------
     matplotlib.axes.Axes
     """
-    from .extraction import BackgroundEstimate
+    from .extraction.box import BackgroundEstimate
 
     background = getattr(background, "background", background)  # a BoxExtraction is fine too
     if not isinstance(background, BackgroundEstimate):
@@ -290,7 +290,7 @@ def plot_spectrum(spectrum, *, truth=None, ax=None, label="box extraction", xlim
     if not isinstance(spectrum, Spectrum):
         raise TypeError(
             f"Expected a specutils Spectrum, got {type(spectrum).__name__}; for a box extraction, "
-            "call wfss_helpers.flux_calibration.flux_calibrate(extraction, config) first."
+            "call wfss_helpers.extraction.flux_calibration.flux_calibrate(extraction, config) first."
         )
     ax = _axes(ax)
     wave = spectrum.spectral_axis.to_value(u.micron, equivalencies=u.spectral())

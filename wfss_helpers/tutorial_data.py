@@ -11,7 +11,7 @@ which reads the environment variable ``WFSS_TUTORIAL_DATA``:
 * ``real``: the seed notebook's files from MAST (``jw01076103001_02102_00001_nrcalong`` for
   the direct image and ``jw01076103001_02101_00001_nrcalong`` for the grism exposure),
   calibrated with reference files from CRDS. Needs a network connection; see
-  :mod:`wfss_helpers.data_access` and :mod:`wfss_helpers.crds_config`.
+  :mod:`wfss_helpers.data_sources.mast` and :mod:`wfss_helpers.data_sources.crds`.
 
 The notebooks write their own files (calibrated copies, plots) into
 :attr:`TutorialData.work_dir`, which is never inside a dataset (a dataset may be
@@ -65,7 +65,7 @@ class TutorialData:
         mode: None (CRDS chooses).
     crds_path : pathlib.Path
         The CRDS cache in use.
-    demo : `~wfss_helpers.demo.dataset.DemoDataset` or None
+    demo : `~wfss_helpers.demo.manifest.DemoDataset` or None
         Demo mode: the dataset with its ground truth. Real mode: None.
     output_dir : pathlib.Path or None
         Where the notebooks write (see :attr:`work_dir`); None: the default of
@@ -94,7 +94,7 @@ class TutorialData:
         Never inside the dataset, so that rebuilding the demo data (or replacing a
         download) cannot delete your files, and the data may be read-only.
         """
-        from .file_checks import writable_directory
+        from .checks.files import writable_directory
 
         path = self.output_dir
         if path is None:
@@ -224,7 +224,7 @@ def get_tutorial_data(
 
 
 def _demo_data(cache_dir):
-    from .crds_config import configure_offline_crds
+    from .data_sources.crds import configure_offline_crds
     from .demo.dataset import load_demo_dataset
 
     demo = load_demo_dataset(cache_dir)
@@ -260,11 +260,11 @@ def _demo_data(cache_dir):
 
 
 def _real_data(cache_dir, *, mast_url=None, crds_path=None, crds_server_url=None):
-    from .crds_config import configure_online_crds
-    from .data_access import MAST_DOWNLOAD_URL, MAST_URL_VARIABLE, fetch_seed_data
+    from .data_sources.crds import configure_online_crds
+    from .data_sources.mast import MAST_DOWNLOAD_URL, MAST_URL_VARIABLE, fetch_seed_data
     from .demo.dataset import default_cache_dir
-    from .file_checks import writable_directory
-    from .pipeline import calibrate_imaging, calibrate_wfss, capture_logs
+    from .checks.files import writable_directory
+    from .data_sources.pipeline import calibrate_imaging, calibrate_wfss, capture_logs
 
     if cache_dir is not None:
         directory = Path(os.path.abspath(Path(cache_dir).expanduser()))

@@ -8,7 +8,7 @@
    dithered WFSS exposures, written as ``_rate.fits`` files, and the ground truth
    (positions, F_lambda spectra, cosmic rays) in ``demo_truth.fits``;
 3. the **real** jwst steps (AssignWcs, FlatField with the imaging-flat trick, Photom) run on
-   every file through a one-file offline CRDS cache (:mod:`wfss_helpers.pipeline`),
+   every file through a one-file offline CRDS cache (:mod:`wfss_helpers.data_sources.pipeline`),
    giving ``_cal.fits`` files that ``grismconf.Config`` reads with no network. Their
    log (some 270 lines) goes to ``pipeline.log`` in the dataset; one summary line is
    printed;
@@ -27,11 +27,18 @@ import numpy as np
 from astropy.io import fits
 from astropy.table import Table
 
-from ..crds_config import configure_offline_crds
-from ..pipeline import calibrate_imaging, calibrate_wfss, capture_logs
+from ..data_sources.crds import configure_offline_crds
+from ..data_sources.pipeline import calibrate_imaging, calibrate_wfss, capture_logs
 from . import instrument as inst
 from . import scene
-from .dataset import DEMO_SEED, DEMO_VERSION, FILES, DemoDataset, dataset_from_directory, write_manifest
+from .manifest import (
+    DEMO_SEED,
+    DEMO_VERSION,
+    FILES,
+    DemoDataset,
+    dataset_from_directory,
+    write_manifest,
+)
 
 __all__ = ["build_demo_dataset", "true_wavelength_grid"]
 

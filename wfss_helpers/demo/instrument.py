@@ -43,7 +43,8 @@ from astropy.io import fits
 from astropy.modeling import fitting, models
 from scipy.special import erf
 
-from ..flux_calibration import SENSITIVITY_UNIT, relresponse_from_sensitivity
+from ..geometry.sensitivity import SENSITIVITY_UNIT
+from ..extraction.flux_calibration import relresponse_from_sensitivity
 
 __all__ = [
     "DEMO_LABEL",

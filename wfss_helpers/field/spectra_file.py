@@ -5,7 +5,7 @@ order that reaches the detector. :func:`write_spectra` puts them all in **one**
 multi-extension FITS file, :func:`summary_table` makes a one-row-per-spectrum table to
 write as ECSV, and the file is read back with specutils itself::
 
-    import wfss_helpers.spectra_file  # registers the format with specutils
+    import wfss_helpers.field.spectra_file  # registers the format with specutils
     from specutils import SpectrumList
 
     spectra = SpectrumList.read("field_spectra.fits", format="wfss-helpers-spectra")
@@ -93,7 +93,7 @@ from specutils import Spectrum, SpectrumList
 from specutils.io.parsing_utils import read_fileobj_or_hdulist
 from specutils.io.registers import custom_writer, data_loader
 
-from .argument_checks import order_number
+from ..checks.arguments import order_number
 
 __all__ = [
     "FORMAT",
@@ -174,7 +174,7 @@ def _flam_array(value, name, n):
     if not isinstance(value, u.Quantity):
         raise TypeError(
             f"{name} must be an astropy Quantity in F_lambda (erg/s/cm²/Å), got "
-            f"{type(value).__name__}. Multiply by wfss_helpers.spectra_file.FLAM_UNIT "
+            f"{type(value).__name__}. Multiply by wfss_helpers.field.spectra_file.FLAM_UNIT "
             "if the numbers are already in erg/s/cm²/Å."
         )
     if value.unit.physical_type != FLAM_UNIT.physical_type:
@@ -206,7 +206,7 @@ def _flags_array(meta, n):
     if "flags" not in meta:
         raise ValueError(
             "spectrum.meta has no 'flags': the per-entry bitmask (ExtractionFlag) that "
-            "wfss_helpers.flux_calibration.flux_calibrate puts there. If nothing was "
+            "wfss_helpers.extraction.flux_calibration.flux_calibrate puts there. If nothing was "
             "flagged, set spectrum.meta['flags'] = np.zeros(len(spectrum.flux), "
             "dtype=np.uint16)."
         )
@@ -224,7 +224,7 @@ def _flags_array(meta, n):
 
 def _contaminated_array(meta, flags, n):
     if meta.get("contaminated") is None:
-        from .extraction import ExtractionFlag
+        from ..extraction.box import ExtractionFlag
 
         return (flags.astype(np.int64) & int(ExtractionFlag.contamination())) != 0
     contaminated = _entry_array(
@@ -245,7 +245,7 @@ class SourceSpectrum:
     Parameters
     ----------
     spectrum : `~specutils.Spectrum`
-        As returned by :func:`wfss_helpers.flux_calibration.flux_calibrate`: 1-D flux in
+        As returned by :func:`wfss_helpers.extraction.flux_calibration.flux_calibrate`: 1-D flux in
         F_lambda, a wavelength spectral axis, an uncertainty, optionally a boolean
         ``mask`` (None = all usable), and ``meta`` with ``flags`` (integer bitmask,
         required), and optionally ``contaminated`` (bool; derived from ``flags`` if
@@ -283,7 +283,7 @@ class SourceSpectrum:
         if not isinstance(self.spectrum, Spectrum):
             raise TypeError(
                 "spectrum must be a specutils Spectrum (e.g. from "
-                "wfss_helpers.flux_calibration.flux_calibrate), got "
+                "wfss_helpers.extraction.flux_calibration.flux_calibrate), got "
                 f"{type(self.spectrum).__name__}."
             )
         if np.ndim(self.spectrum.flux) != 1:
@@ -565,7 +565,7 @@ def write_spectra(path, spectra, *, overwrite=False):
     primary.header["WFSSFMT"] = (FORMAT, "specutils format name (wfss_helpers)")
     primary.header["WFSSFVER"] = (FORMAT_VERSION, "version of the file layout")
     primary.header["NSPEC"] = (len(records), "number of SPECTRUM extensions")
-    primary.header["ORIGIN"] = ("wfss_helpers.spectra_file", "software that wrote this")
+    primary.header["ORIGIN"] = ("wfss_helpers.field.spectra_file", "software that wrote this")
     hdulist = fits.HDUList(
         [primary] + [_spectrum_hdu(record, i + 1) for i, record in enumerate(records)]
     )
@@ -847,6 +847,6 @@ def summary_table(spectra):
         values = [row[name] for row in rows]
         table[name] = Column(values, unit=unit, description=description)
     table.meta["comments"] = [
-        f"One row per spectrum of a {FORMAT} file (wfss_helpers.spectra_file)."
+        f"One row per spectrum of a {FORMAT} file (wfss_helpers.field.spectra_file)."
     ]
     return table

@@ -275,11 +275,11 @@ def run_wfss_spec2(
     ValueError
         If ``wfss_extract_half_height`` is not a positive integer, ``contamination`` is
         asked without a segmentation map and direct image, or an argument is malformed.
-    wfss_helpers.file_checks.InvalidInputFileError
+    wfss_helpers.checks.files.InvalidInputFileError
         If ``rate`` is not a WFSS exposure or was already flat-fielded or
         flux-calibrated.
     """
-    from .file_checks import check_model, check_processing, writable_directory
+    from ..checks.files import check_model, check_processing, writable_directory
     from .pipeline import step_overrides
 
     if isinstance(rate, (str, os.PathLike)):
@@ -421,7 +421,7 @@ class PipelineSpectrum:
     @property
     def half_height(self) -> float:
         """The same box as a half-height about its centre, ``box_height / 2``, pixels:
-        the ``half_height`` of :func:`wfss_helpers.extraction.box_extract` that sums as
+        the ``half_height`` of :func:`wfss_helpers.extraction.box.box_extract` that sums as
         many pixels."""
         return self.box_height / 2.0
 
@@ -662,7 +662,7 @@ def keep_segments(segmentation_map, labels, output):
     """
     from stdatamodels.jwst import datamodels
 
-    from .file_checks import writable_directory
+    from ..checks.files import writable_directory
 
     source = _existing_file(
         segmentation_map,

@@ -4,7 +4,7 @@ The trace polynomials, numpy and astropy accept a NaN position, a string, or a w
 kilograms and either fail deep inside (``cannot convert float NaN to integer``, ``Can only
 apply 'add' function to dimensionless quantities``) or, worse, return a number that means
 nothing. The public helpers pass their arguments through these functions first.
-(:mod:`wfss_helpers.file_checks` does the same for files and data models.)
+(:mod:`wfss_helpers.checks.files` does the same for files and data models.)
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _as_pixels(value, name):
         if value.unit not in (u.pix, u.dimensionless_unscaled):
             raise ValueError(
                 f"{name} has unit {value.unit}; positions are detector pixels (0-based). "
-                "Convert a sky position with wfss_helpers.source_positions.direct_to_wfss "
+                "Convert a sky position with wfss_helpers.geometry.positions.direct_to_wfss "
                 "or sky_to_wfss."
             )
         value = value.value

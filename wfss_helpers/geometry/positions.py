@@ -17,47 +17,9 @@ import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 
-__all__ = ["open_model", "direct_to_sky", "sky_to_wfss", "direct_to_wfss"]
+from ..checks.files import open_model
 
-
-def open_model(model_or_path, *, wfss=None, steps=()):
-    """Open a JWST data model unless one is given, and check what it is.
-
-    Parameters
-    ----------
-    model_or_path : str, pathlib.Path or `~stdatamodels.jwst.datamodels.JwstDataModel`
-    wfss : bool or None, optional
-        True: must be a WFSS exposure; False: must not be; None: either.
-    steps : sequence of str, optional
-        Pipeline steps that must have run (see
-        :func:`wfss_helpers.file_checks.check_processing`).
-
-    Returns
-    -------
-    `~stdatamodels.jwst.datamodels.JwstDataModel`
-
-    Raises
-    ------
-    TypeError
-        If given neither a path nor a data model (e.g. a bare array).
-    wfss_helpers.file_checks.InvalidInputFileError
-        If the file is damaged, of the wrong exposure type or not processed far enough.
-    """
-    import os
-
-    from stdatamodels.jwst import datamodels
-
-    from .file_checks import check_fits_file, check_model
-
-    if isinstance(model_or_path, datamodels.JwstDataModel):
-        return check_model(model_or_path, wfss=wfss, steps=steps)
-    if not isinstance(model_or_path, (str, os.PathLike)):
-        raise TypeError(
-            f"Expected a JWST file path or data model, got {type(model_or_path).__name__}. Pass the "
-            "file name or stdatamodels.jwst.datamodels.open(path) (for bare arrays, the extraction "
-            "takes a dict: {'data': sci, 'err': err, 'dq': dq})."
-        )
-    return check_model(datamodels.open(str(check_fits_file(model_or_path))), wfss=wfss, steps=steps)
+__all__ = ["direct_to_sky", "sky_to_wfss", "direct_to_wfss"]
 
 
 def _wcs(model, what):
@@ -65,7 +27,7 @@ def _wcs(model, what):
     if wcs is None:
         raise ValueError(
             f"The {what} ({model.meta.filename}) has no gWCS: run the jwst AssignWcsStep on it "
-            "first (wfss_helpers.pipeline.calibrate_imaging / calibrate_wfss do)."
+            "first (wfss_helpers.data_sources.pipeline.calibrate_imaging / calibrate_wfss do)."
         )
     return wcs
 
@@ -88,7 +50,7 @@ def direct_to_sky(direct_model, x, y) -> SkyCoord:
     ValueError
         If a position lies off the direct image, or the image has no gWCS.
     """
-    from .argument_checks import pixel_positions
+    from ..checks.arguments import pixel_positions
 
     model = open_model(direct_model, wfss=False)
     scalar = np.ndim(x) == 0 and np.ndim(y) == 0
@@ -134,7 +96,7 @@ def sky_to_wfss(wfss_model, coord, *, order=1, wavelength=3.5 * u.micron):
     ValueError
         If a position is not covered by the exposure (more than a detector width off it).
     """
-    from .argument_checks import order_number, wavelength_in_micron
+    from ..checks.arguments import order_number, wavelength_in_micron
 
     if not isinstance(coord, SkyCoord):
         raise TypeError(

@@ -15,7 +15,7 @@ How a download is made safe
   complete.
 * **Verified**: the size against the server's ``Content-Length`` (and ``expected_size``
   when given), the SHA-256 against ``sha256`` when given, and the file itself with
-  :func:`wfss_helpers.file_checks.check_fits_file` (every HDU must read). A verified file
+  :func:`wfss_helpers.checks.files.check_fits_file` (every HDU must read). A verified file
   gets a small sidecar, ``.<name>.verified.json``, holding its size and SHA-256.
 * **Skipped when a verified copy exists**: the file's size and SHA-256 still match its
   sidecar. An existing file that cannot be verified is never overwritten silently: it is
@@ -169,7 +169,7 @@ def verified_copy(path, *, sha256: str | None = None, expected_size: int | None 
 
 def _verify(path: Path, *, sha256, expected_size, check_fits):
     """Check a freshly downloaded file; raise DownloadError describing what is wrong."""
-    from .file_checks import InvalidInputFileError, check_fits_file
+    from ..checks.files import InvalidInputFileError, check_fits_file
 
     size = path.stat().st_size
     if expected_size is not None and size != expected_size:
@@ -266,7 +266,7 @@ def download_mast_file(
     if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
         raise ValueError(f"retries must be an integer >= 0, got {retries!r}.")
     _check_product_name(filename)
-    from .file_checks import writable_directory
+    from ..checks.files import writable_directory
 
     directory = writable_directory(directory, "download")
     target = directory / filename

@@ -17,7 +17,7 @@ Two ways to remove it before a box extraction:
   jwst pipeline's ``BackgroundStep`` does for WFSS data.
 
 :func:`subtract_background` then gives the arrays that
-:func:`wfss_helpers.extraction.box_extract` takes. Both estimates use
+:func:`wfss_helpers.extraction.box.box_extract` takes. Both estimates use
 `astropy.stats.sigma_clip`, whose compiled path is fast on full frames.
 """
 
@@ -65,7 +65,7 @@ class SkyModel:
 
 
 def _good_pixels(data, dq):
-    from .extraction import bad_pixel_mask
+    from .box import bad_pixel_mask
 
     data = np.asarray(data, dtype=float)
     if data.ndim != 2:

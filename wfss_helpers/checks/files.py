@@ -14,6 +14,8 @@ from pathlib import Path
 __all__ = [
     "InvalidInputFileError",
     "check_fits_file",
+    "open_checked_fits",
+    "open_model",
     "check_processing",
     "check_model",
     "is_wfss",
@@ -26,6 +28,37 @@ WFSS_EXPOSURE_TYPES = ("NRC_WFSS", "NIS_WFSS")
 
 class InvalidInputFileError(ValueError):
     """A file is not, or no longer, what the helper needs."""
+
+
+def _fits_path(path) -> Path:
+    """The path of a file that starts like a FITS file (else a clear error)."""
+    import os
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"Expected the path of a FITS file, got {type(path).__name__} {path!r}.")
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; give the path of a FITS file in it.")
+    if not path.is_file():
+        raise FileNotFoundError(f"No file at {path}: check the name and directory.")
+    with open(path, "rb") as fh:
+        start = fh.read(30)
+    if not start.startswith(b"SIMPLE  ="):
+        raise InvalidInputFileError(
+            f"{path.name} is not a FITS file (it does not start with a FITS header). Give the "
+            "path of a JWST _rate.fits or _cal.fits file."
+        )
+    return path
+
+
+def _damaged(path, err):
+    return InvalidInputFileError(
+        f"{path.name} is truncated or corrupt ({type(err).__name__}: {err}). Download or "
+        "generate it again; an interrupted download is the usual cause."
+    )
+
+
+_FITS_ERRORS = (OSError, ValueError, TypeError)
 
 
 def check_fits_file(path) -> Path:
@@ -47,24 +80,10 @@ def check_fits_file(path) -> Path:
     InvalidInputFileError
         If it is not FITS, or is truncated or corrupt.
     """
-    import os
-
     from astropy.io import fits
 
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"Expected the path of a FITS file, got {type(path).__name__} {path!r}.")
-    path = Path(path).expanduser()
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a directory; give the path of a FITS file in it.")
-    if not path.is_file():
-        raise FileNotFoundError(f"No file at {path}: check the name and directory.")
-    with open(path, "rb") as fh:
-        start = fh.read(30)
-    if not start.startswith(b"SIMPLE  ="):
-        raise InvalidInputFileError(
-            f"{path.name} is not a FITS file (it does not start with a FITS header). Give the "
-            "path of a JWST _rate.fits or _cal.fits file."
-        )
+    path = _fits_path(path)
+    errors = _FITS_ERRORS + (fits.verify.VerifyError, fits.verify.VerifyWarning)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", fits.verify.VerifyWarning)
@@ -72,12 +91,57 @@ def check_fits_file(path) -> Path:
                 hdul.verify("exception")
                 for hdu in hdul:
                     _ = hdu.data  # reads every extension: a truncated file fails here
-    except (OSError, ValueError, TypeError, fits.verify.VerifyError, fits.verify.VerifyWarning) as err:
-        raise InvalidInputFileError(
-            f"{path.name} is truncated or corrupt ({type(err).__name__}: {err}). Download or "
-            "generate it again; an interrupted download is the usual cause."
-        ) from None
+    except errors as err:
+        raise _damaged(path, err) from None
     return path.resolve()
+
+
+def open_checked_fits(path):
+    """Open a FITS file once, checked as :func:`check_fits_file` does, without reading
+    its data.
+
+    The headers are read and verified; that the data are all there is checked from the
+    file's size against what the headers describe. The arrays are read when first
+    accessed (``hdul[...].data``), from the open file.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+
+    Returns
+    -------
+    hdul : astropy.io.fits.HDUList
+        Open; close it when done.
+    path : pathlib.Path
+        The resolved path.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    InvalidInputFileError
+        If it is not FITS, or is truncated or corrupt.
+    """
+    from astropy.io import fits
+
+    path = _fits_path(path)
+    errors = _FITS_ERRORS + (fits.verify.VerifyError, fits.verify.VerifyWarning)
+    hdul = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", fits.verify.VerifyWarning)
+            hdul = fits.open(path, memmap=False)
+            hdul.verify("exception")
+            end = max(info["datLoc"] + info["datSpan"]
+                      for info in (hdu.fileinfo() for hdu in hdul))
+            size = path.stat().st_size
+            if size < end:
+                raise OSError(f"the file has {size} bytes, its headers describe {end}")
+    except errors as err:
+        if hdul is not None:
+            hdul.close()
+        raise _damaged(path, err) from None
+    return hdul, path.resolve()
 
 
 def is_wfss(header) -> bool:
@@ -125,7 +189,7 @@ def _check_state(name, exp_type, status, *, wfss, steps, not_done):
         if str(status.get(step) or "").upper() != "COMPLETE":
             raise InvalidInputFileError(
                 f"{name} has not been through the jwst {step_class} ({keyword} is "
-                f"{status.get(step) or 'missing'!r}). Run wfss_helpers.pipeline.{helper} "
+                f"{status.get(step) or 'missing'!r}). Run wfss_helpers.data_sources.pipeline.{helper} "
                 "on its _rate.fits file first."
             )
     for step in _check_steps_argument(not_done):
@@ -231,3 +295,45 @@ def writable_directory(path, what="output"):
     if not os.access(path, os.W_OK | os.X_OK):
         raise PermissionError(f"The {what} directory {path} is not writable; choose a directory you can write to.")
     return path
+
+
+def open_model(model_or_path, *, wfss=None, steps=()):
+    """Open a JWST data model unless one is given, and check what it is.
+
+    Parameters
+    ----------
+    model_or_path : str, pathlib.Path, `~stdatamodels.jwst.datamodels.JwstDataModel` or exposure
+        An exposure (:class:`~wfss_helpers.exposure.WFSSExposure`,
+        :class:`~wfss_helpers.exposure.DirectImage`) gives its data model, opened once.
+    wfss : bool or None, optional
+        True: must be a WFSS exposure; False: must not be; None: either.
+    steps : sequence of str, optional
+        Pipeline steps that must have run (see
+        :func:`wfss_helpers.checks.files.check_processing`).
+
+    Returns
+    -------
+    `~stdatamodels.jwst.datamodels.JwstDataModel`
+
+    Raises
+    ------
+    TypeError
+        If given neither a path nor a data model (e.g. a bare array).
+    wfss_helpers.checks.files.InvalidInputFileError
+        If the file is damaged, of the wrong exposure type or not processed far enough.
+    """
+    import os
+
+    from stdatamodels.jwst import datamodels
+
+    if hasattr(model_or_path, "_as_datamodel"):  # an exposure (wfss_helpers.exposure)
+        return check_model(model_or_path._as_datamodel(), wfss=wfss, steps=steps)
+    if isinstance(model_or_path, datamodels.JwstDataModel):
+        return check_model(model_or_path, wfss=wfss, steps=steps)
+    if not isinstance(model_or_path, (str, os.PathLike)):
+        raise TypeError(
+            f"Expected a JWST file path or data model, got {type(model_or_path).__name__}. Pass the "
+            "file name or stdatamodels.jwst.datamodels.open(path) (for bare arrays, the extraction "
+            "takes a dict: {'data': sci, 'err': err, 'dq': dq})."
+        )
+    return check_model(datamodels.open(str(check_fits_file(model_or_path))), wfss=wfss, steps=steps)

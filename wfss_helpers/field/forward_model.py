@@ -43,9 +43,10 @@ from astropy import units as u
 from astropy.table import Table
 from scipy import ndimage, signal
 
-from .argument_checks import positive_number, wavelength_in_micron
-from .source_positions import _wcs, direct_to_sky, open_model, sky_to_wfss
-from .trace import ExposureMismatchError, GrismTrace
+from ..checks.arguments import positive_number, wavelength_in_micron
+from ..geometry.positions import _wcs, direct_to_sky, open_model, sky_to_wfss
+from ..geometry.configuration import ExposureMismatchError
+from ..geometry.trace import GrismTrace
 
 __all__ = [
     "FLAM_UNIT",
@@ -142,12 +143,12 @@ def _check_trace(trace):
 
 
 def _check_config(config):
-    from .trace import _is_grism_config
+    from ..geometry.configuration import _is_grism_config
 
     if not _is_grism_config(config):
         raise TypeError(
             f"config must be a grismconf.Config, got {type(config).__name__} "
-            f"{config!r:.80}: load it with wfss_helpers.trace.load_grism_config(path) "
+            f"{config!r:.80}: load it with wfss_helpers.geometry.configuration.load_grism_config(path) "
             "(the exposure's _cal.fits or the .conf file)."
         )
     return config
@@ -227,7 +228,7 @@ def detect_direct_sources(direct, *, nsigma=3.0, n_pixels=12, deblend=True,
         source is found (or every segment is removed as sharper than the PSF), or a
         given segmentation map has another shape, no segment, or values that are not
         whole labels.
-    wfss_helpers.file_checks.InvalidInputFileError
+    wfss_helpers.checks.files.InvalidInputFileError
         If ``direct`` is a WFSS exposure or a damaged file.
 
     Warns
@@ -577,7 +578,7 @@ def first_guess_flambda(footprint, sources, *, pivot_wavelength=None):
         raise ValueError(
             f"The direct image is in {unit or 'no unit'!r}, not MJy/sr (a _rate file "
             "is in DN/s): run FlatField and PhotomStep on it "
-            "(wfss_helpers.pipeline.calibrate_imaging) before modelling the field, or "
+            "(wfss_helpers.data_sources.pipeline.calibrate_imaging) before modelling the field, or "
             "give every source's spectrum (model_field(..., spectra=))."
         )
     area = model.meta.photometry.pixelarea_steradians
@@ -659,7 +660,7 @@ def trace_kernel(trace, flambda, *, frac=(0.0, 0.0), samples_per_pixel=4,
 
     Parameters
     ----------
-    trace : `~wfss_helpers.trace.GrismTrace`
+    trace : `~wfss_helpers.geometry.trace.GrismTrace`
     flambda : callable
         ``flambda(wavelength_um) -> F_lambda`` in erg/s/cm²/Å (a plain array).
     frac : tuple of float, optional
@@ -785,7 +786,7 @@ class DispersedSource:
     source_id : int
     order : str
         grismconf name of the order.
-    trace : `~wfss_helpers.trace.GrismTrace`
+    trace : `~wfss_helpers.geometry.trace.GrismTrace`
         At the source's undispersed WFSS position.
     image : numpy.ndarray
         The model, count rate per pixel.
@@ -866,7 +867,7 @@ def disperse_source(footprint, trace, flambda, *, samples_per_pixel=4,
     Parameters
     ----------
     footprint : Footprint
-    trace : `~wfss_helpers.trace.GrismTrace`
+    trace : `~wfss_helpers.geometry.trace.GrismTrace`
         At the WFSS position of the footprint's centroid.
     flambda : callable
         The source's total spectrum: ``flambda(wavelength_um)`` in erg/s/cm²/Å.
@@ -1094,7 +1095,7 @@ def _as_source_id(value):
 
 
 def _order_name(config, order):
-    from .trace import order_name
+    from ..geometry.configuration import order_name
 
     return order_name(config, order)
 
@@ -1152,7 +1153,7 @@ def model_field(sources, wfss, config, *, orders=None, spectra=None, grow=10,
         flux, or entirely outside the grism's wavelengths) or given for an id that is
         not a source, or no source puts light on the exposure (a direct image of
         another pointing); see also :func:`first_guess_flambda`.
-    wfss_helpers.trace.ExposureMismatchError
+    wfss_helpers.geometry.configuration.ExposureMismatchError
         If the configuration is not the exposure's (its FILTER or PUPIL differ).
 
     Warns
@@ -1162,7 +1163,7 @@ def model_field(sources, wfss, config, *, orders=None, spectra=None, grow=10,
         put light on it: a direct image of another pointing), or a given spectrum
         covers only part of the wavelengths the grism is sensitive to.
     """
-    from .trace import check_exposure_matches
+    from ..geometry.configuration import check_exposure_matches
 
     _check_sources(sources)
     _check_config(config)
@@ -1279,7 +1280,7 @@ def _model_orders(config, orders):
 
 def _sensitive_range(config, orders):
     """Wavelengths (µm) over which any of ``orders`` has 1% of its peak sensitivity."""
-    from .flux_calibration import sensitivity_curve
+    from ..geometry.sensitivity import sensitivity_curve
 
     lo, hi = _configured_wavelengths(config)
     grid = np.linspace(lo, hi, 512)
@@ -1405,7 +1406,7 @@ def _column_scale(data, var, model_self, others, trace, half_height):
     pixels at each entry along the dispersion:
     ``s = sum(M (D - C) / V) / sum(M^2 / V)``.
     """
-    from .extraction import aperture_weights
+    from ..extraction.box import aperture_weights
 
     bbox = trace.bounding_box(half_height + 1, detector_shape=data.shape)
     sl = bbox.slices
@@ -1453,7 +1454,7 @@ def refine_field_model(field_model, wfss, *, order=1, half_height=4.0, min_snr=3
     min_snr : float, optional
     smooth : int, optional
         Median-filter width, pixels along the dispersion.
-    sky : numpy.ndarray, float or `~wfss_helpers.background.SkyModel`, optional
+    sky : numpy.ndarray, float or `~wfss_helpers.extraction.background.SkyModel`, optional
         A sky to subtract from the data first.
 
     Returns
@@ -1468,7 +1469,7 @@ def refine_field_model(field_model, wfss, *, order=1, half_height=4.0, min_snr=3
     ValueError
         If the exposure has no ERR, no usable pixel, or another shape than the model;
         if no trace of ``order`` is modelled; if an argument is out of range.
-    wfss_helpers.trace.ExposureMismatchError
+    wfss_helpers.geometry.configuration.ExposureMismatchError
         If the exposure is not the one modelled: its FILTER/PUPIL differ from the
         model's configuration, or the data do not follow the model where it is
         brightest (the model of the other grism or another dither).
@@ -1558,14 +1559,21 @@ def model_field_from_spectra(field_model, spectra):
 def _exposure_arrays(wfss, field_model, *, what, need_err=True):
     """A WFSS exposure's arrays, checked against a field model.
 
-    Returns the arrays as a dict (``data``, ``err``, ``dq`` as given), the data as
+    Returns the arrays (a dict of ``data``, ``err``, ``dq`` as given; for an exposure,
+    a path or a model, the exposure, opened once, with those arrays), the data as
     floats with NaN where a pixel is unusable (not finite, no positive ERR,
     ``DO_NOT_USE``), ERR as floats (None if absent), and the exposure's FILTER, PUPIL
     and name (None for a dict).
     """
-    from .extraction import _arrays, _check_grism, bad_pixel_mask
+    from ..exposure import as_wfss_exposure
+    from ..extraction.box import _arrays, _check_grism, bad_pixel_mask
 
-    data, err, dq, exposure = _arrays(wfss)
+    if isinstance(wfss, dict):
+        opened = None
+        data, err, dq, exposure = _arrays(wfss)
+    else:  # opened and checked once, here; the extractions reuse it
+        opened = as_wfss_exposure(wfss, stacklevel=4)
+        data, err, dq, exposure = opened.data, opened.err, opened.dq, opened.identity
     if exposure is not None:
         _check_grism(next(iter(field_model.dispersed.values())).trace, exposure)
     data = np.asarray(data, dtype=float)
@@ -1606,12 +1614,14 @@ def _exposure_arrays(wfss, field_model, *, what, need_err=True):
             "positive ERR, or is flagged DO_NOT_USE): check that these are the SCI, "
             "ERR and DQ arrays of a calibrated exposure."
         )
+    if opened is not None:
+        arrays = opened.with_data(data, err=arrays.get("err"), dq=arrays.get("dq"))
     return arrays, np.where(bad, np.nan, data), err_f, exposure
 
 
 def _sky_image(sky, data):
     """A sky given to subtract (level, image or SkyModel) as floats, checked."""
-    from .background import SkyModel
+    from ..extraction.background import SkyModel
 
     if isinstance(sky, SkyModel):
         sky = sky.image
@@ -1666,7 +1676,7 @@ def _warn_unsubtracted_sky(data, err, model_image, consequence, fix, *, stacklev
             f"The {n} pixels far from every modelled trace have a median of "
             f"{level:.3g} DN/s, {level / noise:.1f} times their median ERR: the sky "
             f"seems {state}. {consequence} (the faint sources most). Subtract the sky "
-            "first (wfss_helpers.background.dispersed_sky_profile and "
+            "first (wfss_helpers.extraction.background.dispersed_sky_profile and "
             f"subtract_background) {fix}.",
             UserWarning, stacklevel=stacklevel + 1,
         )

@@ -2,19 +2,19 @@
 calibrated.
 
 :func:`extract_field` runs, for each source and order of a
-:class:`~wfss_helpers.forward_model.FieldModel`, the two extractions of notebook 6 with
+:class:`~wfss_helpers.field.forward_model.FieldModel`, the two extractions of notebook 6 with
 the model of everything else subtracted:
 
-* a **box** of ``±half_height`` pixels (:func:`~wfss_helpers.extraction.box_extract`),
+* a **box** of ``±half_height`` pixels (:func:`~wfss_helpers.extraction.box.box_extract`),
   divided by the fraction of the model profile inside the box (the aperture
-  correction, :func:`~wfss_helpers.optimal_extraction.profile_aperture_fraction`), so it
+  correction, :func:`~wfss_helpers.extraction.optimal.profile_aperture_fraction`), so it
   is the source's whole light;
-* an **optimal** extraction (:func:`~wfss_helpers.optimal_extraction.optimal_extract`)
+* an **optimal** extraction (:func:`~wfss_helpers.extraction.optimal.optimal_extract`)
   with the model profile,
 
-flux-calibrates both (:func:`~wfss_helpers.flux_calibration.flux_calibrate`), and
-returns them as :class:`~wfss_helpers.spectra_file.SourceSpectrum` records, ready for
-:func:`~wfss_helpers.spectra_file.write_spectra`. Nothing is dropped silently: an order
+flux-calibrates both (:func:`~wfss_helpers.extraction.flux_calibration.flux_calibrate`), and
+returns them as :class:`~wfss_helpers.field.spectra_file.SourceSpectrum` records, ready for
+:func:`~wfss_helpers.field.spectra_file.write_spectra`. Nothing is dropped silently: an order
 that cannot be extracted is listed in ``skipped`` with the reason, and the warnings of
 each extraction are kept with it.
 
@@ -32,9 +32,9 @@ import numpy as np
 from astropy import units as u
 from astropy.table import Table
 
-from .argument_checks import positive_number
-from .extraction import MIN_HALF_HEIGHT, box_extract
-from .flux_calibration import flux_calibrate
+from ..checks.arguments import positive_number
+from ..extraction.box import MIN_HALF_HEIGHT, box_extract
+from ..extraction.flux_calibration import flux_calibrate
 from .forward_model import (
     FieldModel,
     _check_instance,
@@ -43,7 +43,7 @@ from .forward_model import (
     _model_orders,
     _warn_unsubtracted_sky,
 )
-from .optimal_extraction import optimal_extract
+from ..extraction.optimal import optimal_extract
 from .spectra_file import SourceSpectrum, _order_text
 
 __all__ = ["FieldExtraction", "extract_field"]
@@ -57,7 +57,7 @@ class FieldExtraction:
 
     Attributes
     ----------
-    spectra : list of `~wfss_helpers.spectra_file.SourceSpectrum`
+    spectra : list of `~wfss_helpers.field.spectra_file.SourceSpectrum`
         One per source, order and method, F_lambda of the source's whole light.
     skipped : `~astropy.table.Table`
         ``source_id``, ``order``, ``method``, ``reason`` of every extraction that was
@@ -113,7 +113,7 @@ def extract_field(field_model, wfss, *, grism=None, orders=None, methods=METHODS
 
     Parameters
     ----------
-    field_model : `~wfss_helpers.forward_model.FieldModel`
+    field_model : `~wfss_helpers.field.forward_model.FieldModel`
         The (refined) model of this exposure.
     wfss : dict, path or model
         The exposure with its sky subtracted: a dict with ``data``, ``err`` (and
@@ -142,7 +142,7 @@ def extract_field(field_model, wfss, *, grism=None, orders=None, methods=METHODS
         is below 1 px or ``window`` makes a window taller than the detector; if the
         exposure has another shape than the model, no usable pixel, or no ERR while
         the optimal extraction is asked for.
-    wfss_helpers.trace.ExposureMismatchError
+    wfss_helpers.geometry.configuration.ExposureMismatchError
         If the exposure is not the one modelled (its FILTER/PUPIL, or ``grism``,
         differ from the model's configuration; or the data do not follow the model).
 
@@ -152,7 +152,7 @@ def extract_field(field_model, wfss, *, grism=None, orders=None, methods=METHODS
         If the data far from every modelled trace are not about 0: the sky seems not
         subtracted, and every spectrum would hold it.
     """
-    from .trace import ExposureMismatchError, configuration_origin
+    from ..geometry.configuration import ExposureMismatchError, configuration_origin
 
     _check_instance(field_model, FieldModel, "field_model",
                     "model the field first with model_field(sources, wfss, config)")
@@ -268,7 +268,7 @@ def _extract(arrays, piece, contamination, method, half_height, window):
     if method == "box":
         box = box_extract(arrays, trace, half_height=half_height, background=0.0,
                           contamination=contamination)
-        from .optimal_extraction import profile_aperture_fraction
+        from ..extraction.optimal import profile_aperture_fraction
 
         pixels, fraction = profile_aperture_fraction(
             piece, trace, half_height, shape=contamination.shape

@@ -21,7 +21,8 @@ import numpy as np
 from astropy import constants as const
 from astropy import units as u
 
-from .argument_checks import positive_number, wavelength_in_micron
+from ..checks.arguments import positive_number, wavelength_in_micron
+from ..geometry.sensitivity import FLAM_UNIT, SENSITIVITY_UNIT, sensitivity_curve
 
 __all__ = [
     "SENSITIVITY_UNIT",
@@ -33,11 +34,6 @@ __all__ = [
     "flux_calibrate",
 ]
 
-#: Unit of F_lambda.
-FLAM_UNIT = u.Unit("erg s-1 cm-2 Angstrom-1")
-#: Unit of a grism sensitivity curve: count rate per Å of spectrum (DN/s/Å) per unit
-#: F_lambda, usually quoted as "DN/s per erg/s/cm²/Å" (it simplifies to DN cm²/erg).
-SENSITIVITY_UNIT = (u.DN / u.s / u.AA) / FLAM_UNIT
 
 _MJY_SR_PER_DN_S = u.MJy / u.sr / (u.DN / u.s)
 
@@ -123,33 +119,11 @@ def relresponse_from_sensitivity(wavelength, sensitivity, photmjsr, pixel_area_s
     return (1.0 / (sensitivity.to(SENSITIVITY_UNIT) * u.AA * unit_rel)).to_value(u.dimensionless_unscaled)
 
 
-def sensitivity_curve(config, order, wavelength):
-    """Sensitivity of a grism order at given wavelengths.
-
-    Parameters
-    ----------
-    config : grismconf.Config
-        From a processed WFSS file (built from its photom reference file) or a ``.conf``.
-    order : int or str
-    wavelength : `~astropy.units.Quantity` or array_like
-        Wavelengths (a plain number is taken in micron).
-
-    Returns
-    -------
-    `~astropy.units.Quantity`
-        In :data:`SENSITIVITY_UNIT`; zero outside the tabulated range.
-    """
-    from .trace import order_name
-
-    name = order_name(config, order)
-    return np.asarray(config.SENS[name](wavelength_in_micron(wavelength)), dtype=float) * SENSITIVITY_UNIT
-
-
 def _check_extraction(extraction, config):
     """Check the arguments of the calibration; return the configuration to use."""
-    from .extraction import BoxExtraction
-    from .trace import (
-        GrismTrace,
+    from .box import BoxExtraction
+    from ..geometry.trace import GrismTrace
+    from ..geometry.configuration import (
         _is_grism_config,
         check_exposure_matches,
         configuration_origin,
@@ -161,7 +135,7 @@ def _check_extraction(extraction, config):
         raise TypeError("The arguments are swapped: pass the extraction first, then the grism configuration.")
     if not isinstance(extraction, BoxExtraction):
         raise TypeError(
-            f"Expected a BoxExtraction (the result of wfss_helpers.extraction.box_extract), got "
+            f"Expected a BoxExtraction (the result of wfss_helpers.extraction.box.box_extract), got "
             f"{type(extraction).__name__}."
         )
     if config is None and extraction.trace is not None:
@@ -171,7 +145,7 @@ def _check_extraction(extraction, config):
     if not _is_grism_config(config):
         raise TypeError(
             f"Expected a grismconf.Config, got {type(config).__name__}; create one with "
-            "wfss_helpers.trace.load_grism_config(path)."
+            "wfss_helpers.geometry.configuration.load_grism_config(path)."
         )
     if extraction.pixel.size == 0:
         raise ValueError(
@@ -190,8 +164,8 @@ def flambda_arrays(extraction, config=None, *, min_relative_sensitivity=1e-2):
 
     Parameters
     ----------
-    extraction : `~wfss_helpers.extraction.BoxExtraction`
-    config : grismconf.Config or `~wfss_helpers.trace.GrismTrace`, optional
+    extraction : `~wfss_helpers.extraction.box.BoxExtraction`
+    config : grismconf.Config or `~wfss_helpers.geometry.trace.GrismTrace`, optional
         Provides the sensitivity; default the configuration of the extraction.
     min_relative_sensitivity : float, optional
         Entries where the sensitivity is below this fraction of its peak are masked.
@@ -239,8 +213,8 @@ def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
 
     Parameters
     ----------
-    extraction : `~wfss_helpers.extraction.BoxExtraction`
-    config : grismconf.Config or `~wfss_helpers.trace.GrismTrace`, optional
+    extraction : `~wfss_helpers.extraction.box.BoxExtraction`
+    config : grismconf.Config or `~wfss_helpers.geometry.trace.GrismTrace`, optional
         Provides the sensitivity of the extracted order; default the configuration the
         extraction was made with.
     min_relative_sensitivity : float, optional
@@ -253,7 +227,7 @@ def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
         F_lambda in erg/s/cm²/Å on the (increasing) wavelength axis, with a
         `~astropy.nddata.StdDevUncertainty` and a boolean ``mask`` (True = not usable).
         Its ``meta`` carries what the extraction found, in the same (wavelength)
-        order: ``flags`` (the :class:`~wfss_helpers.extraction.ExtractionFlag`
+        order: ``flags`` (the :class:`~wfss_helpers.extraction.box.ExtractionFlag`
         bitmask), ``contaminated`` (True where another order of the source or of a
         neighbour falls in the aperture: those values are not masked, but hold that
         light too), and ``centring_offset``, ``contaminants`` and ``rate_err_source``;
@@ -262,7 +236,7 @@ def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
 
     Raises
     ------
-    wfss_helpers.trace.ExposureMismatchError
+    wfss_helpers.geometry.configuration.ExposureMismatchError
         If ``config`` is for another filter or grism than the extraction's.
     """
     from astropy.nddata import StdDevUncertainty

@@ -11,7 +11,7 @@ The steps, as in the seed notebook, but computed only inside the source's boundi
    pixel's **wavelength** and **dispersion** from the trace polynomials.
 
 The dispersion axis comes from the configuration
-(:class:`~wfss_helpers.trace.GrismTrace`): for GRISMR the spectrum has one entry per
+(:class:`~wfss_helpers.geometry.trace.GrismTrace`): for GRISMR the spectrum has one entry per
 detector *column* and the aperture spans rows; for GRISMC one entry per detector *row*,
 and the aperture spans columns.
 
@@ -50,15 +50,10 @@ import numpy as np
 from astropy import units as u
 from astropy.stats import sigma_clip
 
-from .argument_checks import neighbour_positions, positive_number, trace_parameter_range
-from .source_positions import open_model
-from .trace import (
-    BoundingBox,
-    ExposureMismatchError,
-    GrismTrace,
-    _as_trace,
-    check_exposure_matches,
-)
+from ..checks.arguments import neighbour_positions, positive_number, trace_parameter_range
+from ..exposure import as_wfss_exposure
+from ..geometry.trace import BoundingBox, GrismTrace, _as_trace
+from ..geometry.configuration import ExposureMismatchError, check_exposure_matches
 
 __all__ = [
     "BackgroundEstimate",
@@ -201,7 +196,7 @@ class BoxExtraction:
         Aperture half-height across the dispersion; None for the whole box.
     dispersion_axis : str
         ``"x"`` (GRISMR) or ``"y"`` (GRISMC).
-    trace : `~wfss_helpers.trace.GrismTrace` or None
+    trace : `~wfss_helpers.geometry.trace.GrismTrace` or None
         The trace the spectrum was extracted along.
     flags : numpy.ndarray of int
         Bitmask of :class:`ExtractionFlag` values per entry (0: nothing to report).
@@ -450,7 +445,7 @@ def aperture_fraction_from_image(image, x, y, cross_axis, half_height, *, radius
         The source's position in that image (0-based pixels).
     cross_axis : {"y", "x"}
         The axis the aperture spans: ``"y"`` (rows) for GRISMR, ``"x"`` (columns) for
-        GRISMC (:attr:`wfss_helpers.trace.GrismTrace.cross_axis`).
+        GRISMC (:attr:`wfss_helpers.geometry.trace.GrismTrace.cross_axis`).
     half_height : float
         The aperture half-height, pixels.
     radius : int, optional
@@ -495,8 +490,9 @@ def aperture_fraction_from_image(image, x, y, cross_axis, half_height, *, radius
     return float(np.sum(weights * profile) / total)
 
 
-def _arrays(wfss):
-    """SCI, ERR and DQ of a WFSS exposure (path, model or dict), checked."""
+def _arrays(wfss, stacklevel=3):
+    """SCI, ERR and DQ of a WFSS exposure (exposure, path, model or dict), checked, and
+    its FILTER, PUPIL and name (None for bare arrays)."""
     if isinstance(wfss, dict):
         unknown = set(wfss) - {"data", "err", "dq"}
         if "data" not in wfss or unknown:
@@ -508,17 +504,10 @@ def _arrays(wfss):
             raise ValueError(f"data must be a 2-D image (ny, nx), got shape {data.shape}.")
         _check_shapes_match(data, err=wfss.get("err"), dq=wfss.get("dq"))
         return data, wfss.get("err"), wfss.get("dq"), None
-    model = open_model(wfss, wfss=True)
-    if str(model.meta.cal_step.flat_field or "").upper() != "COMPLETE":
-        warnings.warn(
-            f"{model.meta.filename} has not been flat-fielded (S_FLAT is "
-            f"{model.meta.cal_step.flat_field or 'missing'!r}): pixel-to-pixel response differences "
-            "stay in the spectrum. Run wfss_helpers.pipeline.calibrate_wfss on it first.",
-            stacklevel=3,
-        )
-    instrument = model.meta.instrument
-    exposure = (instrument.filter, instrument.pupil, model.meta.filename)
-    return model.data, model.err, model.dq, exposure
+    # A path or a model becomes one exposure (opened and checked once, warned about if
+    # not flat-fielded); an exposure is used as it is.
+    exposure = as_wfss_exposure(wfss, stacklevel=stacklevel + 1)
+    return exposure.data, exposure.err, exposure.dq, exposure.identity
 
 
 def _background_level(background):
@@ -928,7 +917,7 @@ def box_extract(
     """Box-extract one source's spectrum (count rate per pixel along the dispersion).
 
     ``box_extract(wfss, config, order, x0, y0)`` or ``box_extract(wfss, trace)`` with a
-    :class:`~wfss_helpers.trace.GrismTrace`. The dispersion axis comes from the
+    :class:`~wfss_helpers.geometry.trace.GrismTrace`. The dispersion axis comes from the
     configuration: a GRISMR spectrum has one entry per detector column (the aperture
     spans rows), a GRISMC spectrum one per detector row (the aperture spans columns).
 
@@ -937,8 +926,8 @@ def box_extract(
     wfss : path, `~stdatamodels.jwst.datamodels.ImageModel` or dict
         The flat-fielded WFSS exposure, or a dict with ``data`` (and optionally ``err``,
         ``dq``) arrays.
-    config : grismconf.Config or `~wfss_helpers.trace.GrismTrace`
-        Grism configuration (:func:`wfss_helpers.trace.load_grism_config`), or a trace
+    config : grismconf.Config or `~wfss_helpers.geometry.trace.GrismTrace`
+        Grism configuration (:func:`wfss_helpers.geometry.configuration.load_grism_config`), or a trace
         (then ``order``, ``x0`` and ``y0`` are not given).
     order : int or str
         Spectral order.
@@ -975,7 +964,7 @@ def box_extract(
     contamination : array_like, optional
         A model of the light of everything but this source's order on the exposure
         (DN/s per pixel, the exposure's shape), e.g.
-        :meth:`wfss_helpers.forward_model.FieldModel.contamination_image`. It is
+        :meth:`wfss_helpers.field.forward_model.FieldModel.contamination_image`. It is
         subtracted before the extraction, its sum over the aperture is returned per
         entry (``BoxExtraction.contamination``), and entries where it exceeds
         ``contamination_limit`` times the source's rate are flagged
@@ -996,9 +985,9 @@ def box_extract(
         the position is not finite, or the arrays of a dict input do not match.
     TypeError
         If ``config`` is not a grism configuration, or an argument is not a number.
-    wfss_helpers.file_checks.InvalidInputFileError
+    wfss_helpers.checks.files.InvalidInputFileError
         If ``wfss`` is not a WFSS exposure (e.g. the direct image), or a damaged file.
-    wfss_helpers.trace.ExposureMismatchError
+    wfss_helpers.geometry.configuration.ExposureMismatchError
         If the exposure's ``FILTER``/``PUPIL`` differ from the configuration's (when it
         records them), or its grism disperses along the other axis.
 
@@ -1228,7 +1217,7 @@ def wavelength_map(config, order=None, x0=None, y0=None, bbox=None):
 
     Parameters
     ----------
-    config : grismconf.Config or `~wfss_helpers.trace.GrismTrace`
+    config : grismconf.Config or `~wfss_helpers.geometry.trace.GrismTrace`
     order : int or str
     x0, y0 : float
     bbox : BoundingBox

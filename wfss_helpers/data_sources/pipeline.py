@@ -198,7 +198,7 @@ def capture_logs(path, *, level="INFO", append=True):
     >>> print(logs.summary())  # doctest: +SKIP
     >>> print(logs.read("WARNING"))  # doctest: +SKIP
     """
-    from .file_checks import writable_directory
+    from ..checks.files import writable_directory
 
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"The log file must be a path, got {type(path).__name__} {path!r}.")
@@ -324,7 +324,7 @@ def step_overrides(step_class, reference_files) -> dict[str, str]:
 def _check_output(output, overwrite):
     """Refuse to replace a file unasked, and find out before the steps run whether the
     output can be written at all."""
-    from .file_checks import writable_directory
+    from ..checks.files import writable_directory
 
     if output is None:
         return
@@ -381,8 +381,8 @@ def wcs_reference_files(model) -> dict:
     FileNotFoundError
         If the distortion (or, for WFSS, specwcs) file is not on this machine.
     """
-    from .crds_config import local_reference_file
-    from .file_checks import check_model, is_wfss
+    from ..geometry.reference_files import local_reference_file
+    from ..checks.files import check_model, is_wfss
 
     check_model(model, steps=("assign_wcs",))
     reftypes = ["distortion", "filteroffset"]
@@ -411,7 +411,7 @@ def _crds_help():
     path = os.environ.get("CRDS_PATH", "(unset)")
     return (
         f"CRDS_SERVER_URL = {server}, CRDS_PATH = {path}. With a network, use "
-        "wfss_helpers.crds_config.configure_online_crds() (server https://jwst-crds.stsci.edu); "
+        "wfss_helpers.data_sources.crds.configure_online_crds() (server https://jwst-crds.stsci.edu); "
         "without one, give every reference file explicitly (reference_files=...) after "
         "configure_offline_crds(), as the demo data do."
     )
@@ -442,7 +442,7 @@ def _check_input(rate, wfss):
     """The input must be a rate file (or model) of the right kind, not yet flat-fielded."""
     from stdatamodels.jwst import datamodels
 
-    from .file_checks import check_model, check_processing
+    from ..checks.files import check_model, check_processing
 
     if isinstance(rate, datamodels.JwstDataModel):
         check_model(rate, wfss=wfss, not_done=("flat_field", "photom"))
@@ -504,7 +504,7 @@ def _check_reference_instruments(rate, reference_files, wfss):
     exposure's FILTER/PUPIL makes PhotomStep warn and leave the data in DN/s, yet record
     ``S_PHOTOM = COMPLETE``. Refuse such a set before running anything.
     """
-    from .trace import (
+    from ..geometry.configuration import (
         ExposureMismatchError,
         _clean,
         _describe_rows,
@@ -548,8 +548,13 @@ def _check_reference_instruments(rate, reference_files, wfss):
 
 def _check_photom_applied(model):
     """After PhotomStep an image must be in MJy/sr; refuse one left in DN/s."""
-    from .crds_config import local_reference_file
-    from .trace import ExposureMismatchError, _clean, _describe_rows, _photom_rows
+    from ..geometry.reference_files import local_reference_file
+    from ..geometry.configuration import (
+        ExposureMismatchError,
+        _clean,
+        _describe_rows,
+        _photom_rows,
+    )
 
     unit = str(model.meta.bunit_data or "").replace(" ", "")
     if unit.upper() == "MJY/SR":
@@ -596,13 +601,13 @@ def calibrate_imaging(rate, reference_files=None, output=None, *, overwrite=Fals
 
     Raises
     ------
-    wfss_helpers.file_checks.InvalidInputFileError
+    wfss_helpers.checks.files.InvalidInputFileError
         If ``rate`` is not a FITS file, is damaged, is a WFSS exposure, or was already
         flat-fielded or flux-calibrated (a ``_cal`` file: calibrating twice would apply
         the flat and the photometry twice).
     ValueError, FileNotFoundError
         If ``reference_files`` lacks a needed type or names a file that does not exist.
-    wfss_helpers.trace.ExposureMismatchError
+    wfss_helpers.geometry.configuration.ExposureMismatchError
         If a reference file is for another filter than the exposure (the photom file has
         no row for its FILTER/PUPIL, the flat is for another FILTER), or if PhotomStep
         left the data in DN/s (checked after the step, also when CRDS chose the files).
@@ -648,13 +653,13 @@ def calibrate_wfss(rate, reference_files=None, output=None, *, overwrite=False):
 
     Raises
     ------
-    wfss_helpers.file_checks.InvalidInputFileError
+    wfss_helpers.checks.files.InvalidInputFileError
         If ``rate`` is not a FITS file, is damaged, is not a WFSS exposure, or was already
         flat-fielded or flux-calibrated (a ``_cal`` file: calibrating twice would apply
         the flat and the photometry twice).
     ValueError, FileNotFoundError
         If ``reference_files`` lacks a needed type or names a file that does not exist.
-    wfss_helpers.trace.ExposureMismatchError
+    wfss_helpers.geometry.configuration.ExposureMismatchError
         If a reference file is for another filter or grism than the exposure (the WFSS
         photom file has no row for its FILTER/PUPIL, the flat or specwcs is for another
         FILTER or PUPIL).

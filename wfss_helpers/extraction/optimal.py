@@ -15,7 +15,7 @@ carries the aperture correction. It stays unbiased when pixels are missing (a ba
 is simply left out of both sums), as long as the profile is right.
 
 Horne measured ``P`` from the smoothed data. Here it comes from the **direct image**:
-the forward model of the source (:mod:`wfss_helpers.forward_model`, the source's
+the forward model of the source (:mod:`wfss_helpers.field.forward_model`, the source's
 direct-image footprint dispersed along its trace) holds, in each column, the
 cross-dispersion profile that the data should have, without the noise of the data.
 
@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from astropy import units as u
 
-from .argument_checks import positive_number
-from .extraction import (
+from ..checks.arguments import positive_number
+from .box import (
     RATE_UNIT,
     BackgroundEstimate,
     BoxExtraction,
@@ -68,7 +68,7 @@ MAX_EXPOSURE_SKY = 0.5
 @dataclass(frozen=True)
 class OptimalExtraction(BoxExtraction):
     """An optimally extracted spectrum: a
-    :class:`~wfss_helpers.extraction.BoxExtraction` whose ``rate`` is the whole light
+    :class:`~wfss_helpers.extraction.box.BoxExtraction` whose ``rate`` is the whole light
     of each entry (no aperture correction needed).
 
     ``half_height`` is the half-height of the window the sums run over. Everything
@@ -91,7 +91,7 @@ class OptimalExtraction(BoxExtraction):
 
 
 def _check_trace(trace):
-    from .trace import GrismTrace
+    from ..geometry.trace import GrismTrace
 
     if not isinstance(trace, GrismTrace):
         raise TypeError(
@@ -180,9 +180,9 @@ def profile_aperture_fraction(profile, trace, half_height=4.0, *, shape=(2048, 2
 
     Parameters
     ----------
-    profile : numpy.ndarray or `~wfss_helpers.forward_model.DispersedSource`
+    profile : numpy.ndarray or `~wfss_helpers.field.forward_model.DispersedSource`
         The source's own model in this order (full frame, any flux unit).
-    trace : `~wfss_helpers.trace.GrismTrace`
+    trace : `~wfss_helpers.geometry.trace.GrismTrace`
     half_height : float, optional
     shape : tuple of int, optional
         Detector shape, used when ``profile`` is a DispersedSource.
@@ -297,7 +297,7 @@ def _check_exposure_sky(data, err, level):
             f"The median of the exposure (minus background={level:g}) is {median:.3g}"
             f" DN/s, {median / typical:.1f} times its median ERR: the sky seems "
             f"{state}, and the rate holds it. Subtract the sky first "
-            "(wfss_helpers.background.dispersed_sky_profile and subtract_background)"
+            "(wfss_helpers.extraction.background.dispersed_sky_profile and subtract_background)"
             " or give background=.",
             UserWarning, stacklevel=3,
         )
@@ -313,13 +313,13 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
     wfss : path, `~stdatamodels.jwst.datamodels.ImageModel` or dict
         The exposure (``data``, ``err``, ``dq``), with its sky subtracted (or give
         ``background``). ERR gives the variance: it must be present.
-    trace : `~wfss_helpers.trace.GrismTrace`
-    profile : numpy.ndarray or `~wfss_helpers.forward_model.DispersedSource`
+    trace : `~wfss_helpers.geometry.trace.GrismTrace`
+    profile : numpy.ndarray or `~wfss_helpers.field.forward_model.DispersedSource`
         The source's own model in this order (full frame): in each entry along the
         dispersion it sets the profile ``P`` (normalised to its total in that entry).
     contamination : array_like, optional
         A model of everything else, subtracted first (as in
-        :func:`~wfss_helpers.extraction.box_extract`); its optimally weighted sum is
+        :func:`~wfss_helpers.extraction.box.box_extract`); its optimally weighted sum is
         returned per entry, and flagged ``MODELLED_CONTAMINATION`` where it exceeds
         ``contamination_limit`` of the source's rate.
     half_height : float, optional
@@ -349,7 +349,7 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
         profile or contamination has another shape than the exposure, the window is
         off the detector or taller than it; if the profile holds no light (or
         mostly negative light) near the trace: the model of another source or order.
-    wfss_helpers.trace.ExposureMismatchError
+    wfss_helpers.geometry.configuration.ExposureMismatchError
         If the exposure's FILTER/PUPIL are not the trace's configuration's.
 
     Warns

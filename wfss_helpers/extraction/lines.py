@@ -10,7 +10,7 @@ import numpy as np
 from astropy import units as u
 from astropy.modeling import fitting, models
 
-from .argument_checks import positive_number
+from ..checks.arguments import positive_number
 
 __all__ = ["LineFit", "fit_emission_line"]
 
