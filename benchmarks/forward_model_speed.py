@@ -13,7 +13,7 @@ run, and a final markdown table:
    of SourceCatalogStep's map; orders +1 and +2 (``--orders``); ``wl_oversample=2``
    and one core, the step's defaults), wall and CPU time, in a child process after
    SourceCatalogStep, AssignWcs, FlatField, Background, Extract2d and SourceType; and
-   :func:`wfss_helpers.field.forward_model.model_field` on the same field with the same
+   :func:`wfss_helpers.field.model_field` on the same field with the same
    assumptions: the pipeline's segmentation map (``grow=0``: the pipeline disperses only
    segment pixels), a spectrum flat in F_nu at the level the pipeline gives each source
    (F_nu = the direct image summed over the segment, with the pipeline's own sky
@@ -99,7 +99,7 @@ def pipeline_child(output_dir, orders, labels, contam):
     from jwst.srctype import SourceTypeStep
     from jwst.wfss_contam import WfssContamStep
 
-    from wfss_helpers.demo.instrument import reference_files_for
+    from wfss_helpers.demo.calibration_files import reference_files_for
     from wfss_helpers.data_sources.pipeline import capture_logs, step_overrides
     from wfss_helpers.data_sources.spec2 import keep_segments
     from wfss_helpers.tutorial_data import get_tutorial_data
@@ -183,7 +183,7 @@ def ours_child(output_dir, orders, segmentation_path, n_synthetic):
     warnings.simplefilter("ignore")
     from stdatamodels.jwst import datamodels
 
-    from wfss_helpers.field.forward_model import detect_direct_sources, model_field
+    from wfss_helpers.field import detect_direct_sources, model_field
     from wfss_helpers.geometry.configuration import load_grism_config
     from wfss_helpers.tutorial_data import get_tutorial_data
 
@@ -477,9 +477,9 @@ def explain_differences(model, sources, wfss_model, direct_model, pipe_image, se
 
 def _t_range():
     """The trace parameter range the model's kernel follows (0..1 before T_RANGE)."""
-    import wfss_helpers.field.forward_model as fm
+    import wfss_helpers.field.dispersed_source as dispersed_source
 
-    return tuple(getattr(fm, "T_RANGE", (0.0, 1.0)))
+    return tuple(getattr(dispersed_source, "T_RANGE", (0.0, 1.0)))
 
 
 def time_extract_field(model, path, grism):
@@ -672,12 +672,13 @@ def synthetic_field(direct_model, n, seed=1):
 
 
 def provenance(data):
-    """Which code and data were measured: the repository's commit, forward_model.py's
-    state, jwst's version, the demo data folder."""
+    """Which code and data were measured: the repository's commit, the state of the
+    field folder (wfss_helpers/field: a digest of its modules), jwst's version, the
+    demo data folder."""
     import hashlib
     from importlib.metadata import version
 
-    import wfss_helpers.field.forward_model as fm
+    import wfss_helpers.field as field
 
     repo = Path(__file__).resolve().parent.parent
 
@@ -688,13 +689,15 @@ def provenance(data):
         except (OSError, subprocess.CalledProcessError):
             return "?"
 
-    path = Path(fm.__file__)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-    changed = ("modified" if git("status", "--porcelain", "--", str(path))
+    folder = Path(field.__file__).parent
+    digest = hashlib.sha256()
+    for module in sorted(folder.glob("*.py")):
+        digest.update(module.read_bytes())
+    changed = ("modified" if git("status", "--porcelain", "--", str(folder))
                else "as committed")
-    return (f"code: commit {git('rev-parse', '--short', 'HEAD')}, forward_model.py "
-            f"{changed} (sha256 {digest}); jwst {version('jwst')}; data "
-            f"{data.direct_cal.parent}")
+    return (f"code: commit {git('rev-parse', '--short', 'HEAD')}, wfss_helpers/field "
+            f"{changed} (sha256 {digest.hexdigest()[:12]}); jwst {version('jwst')}; "
+            f"data {data.direct_cal.parent}")
 
 
 # --- main -----------------------------------------------------------------------------
@@ -733,7 +736,7 @@ def main():
     run_start = time.perf_counter()
     from stdatamodels.jwst import datamodels
 
-    from wfss_helpers.field.forward_model import detect_direct_sources, model_field
+    from wfss_helpers.field import detect_direct_sources, model_field
     from wfss_helpers.geometry.configuration import load_grism_config
     from wfss_helpers.tutorial_data import get_tutorial_data
 

@@ -65,19 +65,19 @@ import numpy as np
 from astropy import units as u
 from astropy.io import fits
 
-from wfss_helpers.plotting import image_norm, use_tutorial_style
-from wfss_helpers.geometry.positions import direct_to_wfss
-from wfss_helpers.geometry.trace import GrismTrace
 from wfss_helpers.geometry import (
+    GrismTrace,
     angstrom_per_pixel,
     column_to_wavelength,
+    direct_to_wfss,
     dispersed_position,
+    load_grism_config,
     t_from_column,
     t_from_wavelength,
     trace_wavelength,
     wavelength_to_pixel,
 )
-from wfss_helpers.geometry.configuration import load_grism_config
+from wfss_helpers.plotting import image_norm, use_tutorial_style
 from wfss_helpers.tutorial_data import get_tutorial_data
 
 use_tutorial_style()

@@ -91,15 +91,15 @@ from jwst.assign_wcs import AssignWcsStep
 from jwst.flatfield import FlatFieldStep
 from jwst.photom import PhotomStep
 
-from wfss_helpers.data_sources.pipeline import (
+from wfss_helpers.data_sources import (
     calibrate_imaging,
     calibrate_wfss,
     capture_logs,
     step_overrides,
     wcs_reference_files,
 )
+from wfss_helpers.geometry import direct_to_sky, direct_to_wfss, sky_to_wfss
 from wfss_helpers.plotting import image_norm, use_tutorial_style
-from wfss_helpers.geometry.positions import direct_to_sky, direct_to_wfss, sky_to_wfss
 from wfss_helpers.tutorial_data import get_tutorial_data
 
 use_tutorial_style()
@@ -120,8 +120,8 @@ print(f"data: {data.mode}")
 # | `CRDS_SERVER_URL` | `https://jwst-crds.stsci.edu` | *unset* |
 #
 # `get_tutorial_data()` has already set them, through
-# `wfss_helpers.data_sources.crds.configure_online_crds` or `configure_offline_crds`. In demo
-# mode the reference files are the demo instrument's own, given to each step as
+# `wfss_helpers.data_sources.configure_online_crds` or `configure_offline_crds`. In
+# demo mode the reference files are the demo instrument's own, given to each step as
 # `override_<reftype>` arguments, and CRDS never opens a network connection.
 
 # %%
@@ -137,11 +137,11 @@ for name in ("CRDS_PATH", "CRDS_SERVER_URL"):
 # `override_<reftype>`: a file to use instead of asking CRDS, or `"N/A"` for "none".
 # Offline, every type must be given one or the other, or the step would ask CRDS.
 #
-# `step_overrides(StepClass, files)` from `wfss_helpers.data_sources.pipeline` writes that dictionary
-# for us from a `{reftype: file}` dictionary. The demo gives one such dictionary per
-# exposure in `data.reference_files` (`"imaging"` for the direct image, `"wfss"` for the
-# grism exposure); with real data `data.reference_files` is `None`: we pass no overrides
-# and CRDS chooses.
+# `step_overrides(StepClass, files)` from `wfss_helpers.data_sources` writes that
+# dictionary for us from a `{reftype: file}` dictionary. The demo gives one such
+# dictionary per exposure in `data.reference_files` (`"imaging"` for the direct image,
+# `"wfss"` for the grism exposure); with real data `data.reference_files` is `None`: we
+# pass no overrides and CRDS chooses.
 
 # %%
 if data.reference_files is None:
@@ -189,7 +189,7 @@ def overrides(step_class, reference_files):
 #
 # Each `Step.call` prints its log: the step's parameters, the reference files, what it
 # did, some 30 lines per step and 90 per exposure. The context manager
-# `capture_logs(path)` from `wfss_helpers.data_sources.pipeline` sends those records (of the
+# `capture_logs(path)` from `wfss_helpers.data_sources` sends those records (of the
 # `stpipe`, `jwst`, `stcal`, `stdatamodels` and `CRDS` loggers) to a file instead,
 # counts the warnings, and puts everything back when the `with` block ends. We print a
 # one-line summary, and read the log when we want to.
@@ -320,13 +320,13 @@ if data.demo is not None:
 # %% [markdown]
 # ## The same with the helpers
 #
-# `calibrate_imaging` and `calibrate_wfss` from `wfss_helpers.data_sources.pipeline` run exactly
-# these calls (the overrides from `step_overrides` when given reference files, CRDS
-# otherwise; the `PUPIL` swap for the grism exposure), after checking their inputs (a
-# `_rate` file of the right kind, reference files of the exposure's filter) and, for the
-# direct image, that the result is in MJy/sr. They can save the result (`output=`). One
-# more detail: `calibrate_wfss` records the photom file it was given by its full path,
-# so that grismconf finds it offline.
+# `calibrate_imaging` and `calibrate_wfss` from `wfss_helpers.data_sources` run
+# exactly these calls (the overrides from `step_overrides` when given reference files,
+# CRDS otherwise; the `PUPIL` swap for the grism exposure), after checking their inputs
+# (a `_rate` file of the right kind, reference files of the exposure's filter) and, for
+# the direct image, that the result is in MJy/sr. They can save the result
+# (`output=`). One more detail: `calibrate_wfss` records the photom file it was given by
+# its full path, so that grismconf finds it offline.
 
 # %%
 work = data.work_dir
@@ -441,7 +441,7 @@ print(f"order +1 at 3.5 um lands at ({x_35:.2f}, {y_35:.2f}) on the grism exposu
 
 # %% [markdown]
 # The helpers `direct_to_sky`, `sky_to_wfss` and `direct_to_wfss` from
-# `wfss_helpers.geometry.positions` make the same calls, after checking their inputs (a
+# `wfss_helpers.geometry` make the same calls, after checking their inputs (a
 # position on the image, a calibrated file of the right kind); `direct_to_sky` returns
 # an astropy `SkyCoord`:
 

@@ -95,32 +95,30 @@ from astropy.stats import sigma_clip
 from stdatamodels.jwst import datamodels
 from stdatamodels.jwst.datamodels import dqflags
 
-from wfss_helpers.extraction.background import (
-    dispersed_sky_profile,
-    scale_background_reference,
-    subtract_background,
-)
-from wfss_helpers.extraction.box import (
+from wfss_helpers.exposure import DirectImage, WFSSExposure
+from wfss_helpers.extraction import (
     aperture_fraction_from_image,
     box_extract,
+    dispersed_sky_profile,
+    fit_emission_line,
+    flux_calibrate,
+    scale_background_reference,
+    sensitivity_curve,
+    subtract_background,
     wavelength_map,
 )
-from wfss_helpers.extraction.flux_calibration import flux_calibrate
-from wfss_helpers.extraction import sensitivity_curve
-from wfss_helpers.extraction.lines import fit_emission_line
+from wfss_helpers.geometry import (
+    direct_to_wfss,
+    gwcs_column_wavelengths,
+    trace_bounding_box,
+    trace_wavelength,
+)
 from wfss_helpers.plotting import (
     image_norm,
     plot_background_histogram,
     plot_spectrum,
     use_tutorial_style,
 )
-from wfss_helpers.geometry.positions import direct_to_wfss
-from wfss_helpers.geometry import (
-    gwcs_column_wavelengths,
-    trace_bounding_box,
-    trace_wavelength,
-)
-from wfss_helpers.geometry.configuration import load_grism_config
 from wfss_helpers.tutorial_data import get_tutorial_data
 
 use_tutorial_style()
@@ -131,9 +129,26 @@ for name in ("stpipe", "jwst"):
 
 data = get_tutorial_data()
 wfss = datamodels.open(data.wfss_cal)  # the flat-fielded GRISMR exposure, DN/s
-config = load_grism_config(data.wfss_cal)  # grismconf.Config from its reference files
 order = "+1"  # grismconf's name of the first order
-x0, y0 = direct_to_wfss(data.direct_cal, wfss, *data.source_position)
+
+# %% [markdown]
+# The raw calls below work on `wfss`, the data model that `datamodels.open` returns. The
+# helpers take the exposure as a `WFSSExposure` (from `wfss_helpers.exposure`), opened
+# and checked once (a WFSS exposure, with a warning if it is not flat-fielded). It holds
+# the `SCI`, `ERR` and `DQ` arrays (`.data`, `.err`, `.dq`, read from the file when
+# first used), the filter, grism and module, the gWCS (`.wcs`), the grism configuration
+# (`.config`, loaded with `load_grism_config` of notebook 1 when first used) and the
+# dispersion axis, and it gives the trace of any source on it:
+# `.trace((x0, y0), order=1)` is a `GrismTrace`. Every helper that takes a file name or
+# a data model takes it too, and then neither re-opens the file nor checks it again.
+# `DirectImage` is the same for the direct image.
+
+# %%
+grismr = WFSSExposure.open(data.wfss_cal)  # opened and checked once
+direct_image = DirectImage.open(data.direct_cal)
+print(f"{grismr}: disperses along {grismr.dispersion_axis}")
+config = grismr.config  # grismconf.Config from its reference files
+x0, y0 = direct_to_wfss(direct_image, grismr, *data.source_position)
 print(f"data: {data.mode}; source at WFSS (x0, y0) = ({x0:.2f}, {y0:.2f})")
 print(f"orders in the configuration: {config.orders}")
 
@@ -413,7 +428,7 @@ print(f"subtracting it removes {100 * loss:.1f}% of the source's count rate")
 
 # %%
 seed_style = box_extract(
-    wfss, config, order, x0, y0, half_height=None, box_half_height=box_half_height
+    grismr, config, order, x0, y0, half_height=None, box_half_height=box_half_height
 )
 sky_along_box = sky.profile[bbox.x_min:bbox.x_max + 1]
 print(f"median of the whole box: {seed_style.background.median:.4f} DN/s per pixel")
@@ -473,7 +488,7 @@ to_detector = wfss.meta.wcs.get_transform("grism_detector", "detector")
 _, _, wavelength_gwcs, _ = to_detector(
     columns.astype(float), np.full(columns.shape, y0), x0, y0, 1
 )
-from_gwcs = gwcs_column_wavelengths(wfss, 1, x0, y0, columns)
+from_gwcs = gwcs_column_wavelengths(grismr, 1, x0, y0, columns)
 interior = (t_column > 0.02) & (t_column < 0.98)
 print("gWCS raw vs gwcs_column_wavelengths: largest difference "
       f"{np.max(np.abs(from_gwcs.to_value(u.micron) - wavelength_gwcs)):.1e} micron")
@@ -531,7 +546,7 @@ print(f"dλ from {dlambda_raw.min():.3f} to {dlambda_raw.max():.3f} Å per pixel
 # ### The helper
 #
 # The extraction carries it as `extraction.dispersion`, the Å that each column spans
-# (`angstrom_per_pixel` in `wfss_helpers.geometry.trace` gives it in Å/pix for any $t$):
+# (`angstrom_per_pixel` in `wfss_helpers.geometry` gives it in Å/pix for any $t$):
 
 # %%
 dlambda_difference = np.max(np.abs(extraction.dispersion.to_value(u.AA) - dlambda_raw))
@@ -939,7 +954,7 @@ def fraction_in_aperture(image, x, y, half_height, radius=40):
 
 
 other_direct = (1840.0, 1350.0)
-other_x0, other_y0 = direct_to_wfss(direct, wfss, *other_direct)
+other_x0, other_y0 = direct_to_wfss(direct_image, grismr, *other_direct)
 other_extraction = box_extract(
     sky_subtracted, config, order, other_x0, other_y0,
     half_height=4.0, box_half_height=15.0, background=0.0,
@@ -1064,8 +1079,8 @@ if data.demo is not None:
 # the direct image, to a flux-calibrated, aperture-corrected spectrum written to a file.
 # It needs nothing from this notebook: copy the cell, and change the four lines at its
 # top (the files, the position, and where to write the result). Here it runs on this
-# notebook's files, as a stand-in for yours. It works for GRISMR and GRISMC alike:
-# `GrismTrace` finds the dispersion axis (notebook 4).
+# notebook's files, as a stand-in for yours. It works for GRISMR and GRISMC alike: the
+# exposure's `GrismTrace` finds the dispersion axis (notebook 4).
 
 # %%
 from pathlib import Path
@@ -1073,14 +1088,16 @@ from pathlib import Path
 import numpy as np
 from astropy.stats import sigma_clip
 from astropy.table import Table
-from stdatamodels.jwst import datamodels
 
-from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
-from wfss_helpers.extraction.box import aperture_fraction_from_image, box_extract
-from wfss_helpers.extraction.flux_calibration import flux_calibrate
-from wfss_helpers.geometry.positions import direct_to_wfss
-from wfss_helpers.geometry.trace import GrismTrace
-from wfss_helpers.geometry.configuration import load_grism_config
+from wfss_helpers.exposure import DirectImage, WFSSExposure
+from wfss_helpers.extraction import (
+    aperture_fraction_from_image,
+    box_extract,
+    dispersed_sky_profile,
+    flux_calibrate,
+    subtract_background,
+)
+from wfss_helpers.geometry import direct_to_wfss
 
 # --- change these lines for your data ------------------------------------------
 my_direct_file = data.direct_cal  # your direct image, _cal.fits
@@ -1090,11 +1107,10 @@ my_output = Path(data.work_dir) / "my_spectrum.ecsv"  # where to write the spect
 # --------------------------------------------------------------------------------
 my_half_height = 4.0  # aperture half-height across the dispersion, pixels
 
-my_direct = datamodels.open(my_direct_file)
-my_grism = datamodels.open(my_grism_file)
-my_config = load_grism_config(my_grism_file)
+my_direct = DirectImage.open(my_direct_file)
+my_grism = WFSSExposure.open(my_grism_file)  # opened and checked once
 my_x0, my_y0 = direct_to_wfss(my_direct, my_grism, my_x, my_y)
-my_trace = GrismTrace(my_config, 1, my_x0, my_y0)  # order +1
+my_trace = my_grism.trace((my_x0, my_y0), order=1)  # order +1
 
 # 1. the dispersed sky, measured across the dispersion, subtracted
 my_sky = dispersed_sky_profile(

@@ -57,13 +57,16 @@ from astropy import units as u
 from astropy.stats import sigma_clip
 from stdatamodels.jwst import datamodels
 
-from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
-from wfss_helpers.extraction.box import aperture_fraction_from_image, box_extract
-from wfss_helpers.extraction.flux_calibration import flux_calibrate
+from wfss_helpers.exposure import DirectImage, WFSSExposure
+from wfss_helpers.extraction import (
+    aperture_fraction_from_image,
+    box_extract,
+    dispersed_sky_profile,
+    flux_calibrate,
+    subtract_background,
+)
+from wfss_helpers.geometry import direct_to_wfss
 from wfss_helpers.plotting import image_norm, plot_cutout, use_tutorial_style
-from wfss_helpers.geometry.positions import direct_to_wfss
-from wfss_helpers.geometry.trace import GrismTrace
-from wfss_helpers.geometry.configuration import load_grism_config
 from wfss_helpers.tutorial_data import get_tutorial_data
 
 use_tutorial_style()
@@ -79,7 +82,9 @@ for package in packages:
 
 # %% [markdown]
 # The data: the direct image and the WFSS exposures, all calibrated as in notebook 2.
-# `data.source_position` is the showcased source in the direct image (pixels).
+# `data.source_position` is the showcased source in the direct image (pixels). For the
+# helpers each file is opened once, as a `DirectImage` or a `WFSSExposure` (notebook 3),
+# which also holds the exposure's grism configuration.
 
 # %%
 data = get_tutorial_data()
@@ -87,9 +92,10 @@ exposures = {"GRISMR": data.wfss_cal}
 if data.grismc_cal is not None:
     exposures["GRISMC"] = data.grismc_cal
 print(f"data: {data.mode}; exposures: {', '.join(exposures)}")
-direct = datamodels.open(data.direct_cal)
+direct = DirectImage.open(data.direct_cal)
 models = {grism: datamodels.open(path) for grism, path in exposures.items()}
-configs = {grism: load_grism_config(path) for grism, path in exposures.items()}
+wfss = {grism: WFSSExposure.open(path) for grism, path in exposures.items()}
+configs = {grism: exposure.config for grism, exposure in wfss.items()}
 x_direct, y_direct = data.source_position
 
 # %% [markdown]
@@ -104,7 +110,7 @@ x_direct, y_direct = data.source_position
 # %%
 t = np.linspace(0.0, 1.0, 65)
 for grism, config in configs.items():
-    x0, y0 = direct_to_wfss(direct, models[grism], x_direct, y_direct)
+    x0, y0 = direct_to_wfss(direct, wfss[grism], x_direct, y_direct)
     dx = config.DISPX("+1", x0, y0, t)
     dy = config.DISPY("+1", x0, y0, t)
     print(
@@ -117,14 +123,15 @@ for grism, config in configs.items():
 # (the bow); GRISMC's the other way round. `GrismTrace(config, order, x0, y0)` packages
 # this: it stores a configuration, an order and a source position, finds the
 # **dispersion axis** and the direction from the spans above, and its methods speak of
-# the "pixel" *along* the dispersion: the column for GRISMR, the row for GRISMC. The
-# cell below needs the imports and the data cell only.
+# the "pixel" *along* the dispersion: the column for GRISMR, the row for GRISMC. An
+# exposure's `.trace((x0, y0), order=1)` makes one with its configuration. The cell
+# below needs the imports and the data cell only.
 
 # %%
 traces = {}
 for grism, config in configs.items():
-    x0, y0 = direct_to_wfss(direct, models[grism], x_direct, y_direct)
-    trace = GrismTrace(config, 1, x0, y0)
+    x0, y0 = direct_to_wfss(direct, wfss[grism], x_direct, y_direct)
+    trace = wfss[grism].trace((x0, y0), order=1)
     dx, dy = config.DISPX("+1", x0, y0, t), config.DISPY("+1", x0, y0, t)
     assert trace.dispersion_axis == ("x" if np.ptp(dx) > np.ptp(dy) else "y")
     traces[grism] = trace
@@ -415,13 +422,13 @@ if data.demo is not None and "GRISMC" in traces:
     fig, ax = plt.subplots(figsize=(9, 3.8))
     results, flagged = {}, {}
     for grism, clean in cleaned.items():
-        model = models[grism]
-        x0, y0 = direct_to_wfss(direct, model, row["x_direct"], row["y_direct"])
+        exposure = wfss[grism]
+        x0, y0 = direct_to_wfss(direct, exposure, row["x_direct"], row["y_direct"])
         catalogue = [  # every source of the field, on this exposure
-            direct_to_wfss(direct, model, other["x_direct"], other["y_direct"])
+            direct_to_wfss(direct, exposure, other["x_direct"], other["y_direct"])
             for other in sources
         ]
-        trace = GrismTrace(configs[grism], 1, x0, y0)
+        trace = exposure.trace((x0, y0), order=1)
         extraction = box_extract(
             clean, trace, half_height=4.0, box_half_height=15.0, background=0.0,
             neighbours=catalogue,
@@ -489,9 +496,9 @@ if data.demo is not None and "GRISMC" in traces:
     wave_g, flam_g = data.demo.true_spectrum(18)
     for grism, clean in cleaned.items():
         x0, y0 = direct_to_wfss(
-            direct, models[grism], galaxy["x_direct"], galaxy["y_direct"]
+            direct, wfss[grism], galaxy["x_direct"], galaxy["y_direct"]
         )
-        trace = GrismTrace(configs[grism], 1, x0, y0)
+        trace = wfss[grism].trace((x0, y0), order=1)
         extraction = box_extract(clean, trace, half_height=4.0, background=0.0)
         fraction = aperture_fraction_from_image(
             direct.data, galaxy["x_direct"], galaxy["y_direct"], trace.cross_axis, 4.0
@@ -594,9 +601,9 @@ if data.demo is not None and "GRISMC" in traces:
     partner_results = {}
     for grism, clean in cleaned.items():
         x0, y0 = direct_to_wfss(
-            direct, models[grism], partner_row["x_direct"], partner_row["y_direct"]
+            direct, wfss[grism], partner_row["x_direct"], partner_row["y_direct"]
         )
-        trace = GrismTrace(configs[grism], 1, x0, y0)
+        trace = wfss[grism].trace((x0, y0), order=1)
         extraction = box_extract(clean, trace, half_height=4.0, background=0.0)
         fraction = partner_row[f"aperture_fraction_{grism.lower()}"]
         spectrum = flux_calibrate(extraction) / fraction

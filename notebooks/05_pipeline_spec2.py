@@ -75,24 +75,28 @@ from astropy.table import Table
 from specutils import SpectrumList
 from stdatamodels.jwst import datamodels
 
-from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
-from wfss_helpers.extraction.box import aperture_weights, box_extract
-from wfss_helpers.extraction.flux_calibration import flux_calibrate
-from wfss_helpers.extraction import sensitivity_curve
-from wfss_helpers.data_sources.pipeline import capture_logs, step_overrides
-from wfss_helpers.plotting import image_norm, use_tutorial_style
-from wfss_helpers.geometry.positions import direct_to_wfss
-from wfss_helpers.data_sources.spec2 import (
+from wfss_helpers.data_sources import (
     CATALOG_COLUMNS,
+    capture_logs,
     keep_segments,
     nearest_catalog_source,
     overlapping_boxes,
     pipeline_spectrum,
     run_wfss_spec2,
     spectrum_boxes,
+    step_overrides,
 )
-from wfss_helpers.geometry.trace import GrismTrace
-from wfss_helpers.geometry.configuration import load_grism_config
+from wfss_helpers.exposure import DirectImage, WFSSExposure
+from wfss_helpers.extraction import (
+    aperture_weights,
+    box_extract,
+    dispersed_sky_profile,
+    flux_calibrate,
+    sensitivity_curve,
+    subtract_background,
+)
+from wfss_helpers.geometry import direct_to_wfss
+from wfss_helpers.plotting import image_norm, use_tutorial_style
 from wfss_helpers.tutorial_data import get_tutorial_data
 
 use_tutorial_style()
@@ -169,7 +173,7 @@ def references_for(grism):
     """The demo instrument's reference files of one grism; None (CRDS) for real data."""
     if data.demo is None:
         return None
-    from wfss_helpers.demo.instrument import reference_files_for
+    from wfss_helpers.demo.calibration_files import reference_files_for
 
     return reference_files_for(grism, data.demo.reference_files)
 
@@ -244,9 +248,9 @@ print(showcased[["label", "xcentroid", "ycentroid", "isophotal_abmag",
                  "is_extended"]])
 
 # %% [markdown]
-# `nearest_catalog_source(catalog, x, y)` from `wfss_helpers.data_sources.spec2` does the same, and
-# refuses a position with no catalog source within `max_distance` pixels (a typo in a
-# position would otherwise silently pick a neighbour):
+# `nearest_catalog_source(catalog, x, y)` from `wfss_helpers.data_sources` does the
+# same, and refuses a position with no catalog source within `max_distance` pixels (a
+# typo in a position would otherwise silently pick a neighbour):
 
 # %%
 label = int(nearest_catalog_source(catalog_path, x_direct, y_direct,
@@ -368,10 +372,11 @@ if data.demo is not None:
 # Our own sky of notebook 3 is a sigma-clipped median of every column
 # (`dispersed_sky_profile`). What the step subtracted is `scale × reference`, the
 # difference of the images before and after it. The two agree to about 0.001 DN/s per
-# pixel, ours slightly higher (section 5 says why):
+# pixel, ours slightly higher (section 5 says why). Our calibrated exposure is opened
+# once, as a `WFSSExposure` (notebook 3), and given to the helpers:
 
 # %%
-ours_grismr = datamodels.open(cals["GRISMR"])
+ours_grismr = WFSSExposure.open(cals["GRISMR"])
 with stopwatch("our sky, GRISMR"):
     our_sky = dispersed_sky_profile(ours_grismr.data, dispersion_axis="x",
                                     dq=ours_grismr.dq)
@@ -523,7 +528,7 @@ print(f"source {label}: {spectrum.spectral_axis.size} elements, "
 # For a comparison with a box extraction we need more than the spectrum: the detector
 # pixel of each element and the rows the pipeline summed. They are columns of the same
 # table (`EXTRACT2D_XSTART`, `EXTRACT2D_YSTART`, ..., 1-based). `pipeline_spectrum` from
-# `wfss_helpers.data_sources.spec2` reads them with the spectrum, in F_λ:
+# `wfss_helpers.data_sources` reads them with the spectrum, in F_λ:
 
 # %%
 pipeline = pipeline_spectrum(x1d_path, label)
@@ -547,9 +552,10 @@ assert same < 1e-10
 # pipeline chose are fixed; our trace runs through them with its slight bow.
 
 # %%
-config = load_grism_config(cals["GRISMR"])
-x0, y0 = direct_to_wfss(data.direct_cal, ours_grismr, x_direct, y_direct)
-trace = GrismTrace(config, 1, x0, y0)
+config = ours_grismr.config
+direct_image = DirectImage.open(data.direct_cal)  # opened once, for direct_to_wfss
+x0, y0 = direct_to_wfss(direct_image, ours_grismr, x_direct, y_direct)
+trace = ours_grismr.trace((x0, y0), order=1)
 clean = subtract_background(ours_grismr.data, our_sky, err=ours_grismr.err,
                             dq=ours_grismr.dq)
 rows = slice(pipeline.cross_pixels[0], pipeline.cross_pixels[1] + 1)
@@ -630,7 +636,7 @@ if data.demo is not None:
 # `VELOSYS`, up to about 3 Å at 3.5 µm, which grismconf does not.)
 
 # %%
-pipeline_trace = GrismTrace(config, 1, *pipeline.source_position)
+pipeline_trace = ours_grismr.trace(pipeline.source_position, order=1)
 at_pipeline_position = pipeline_trace.wavelength(
     pipeline_trace.t_from_pixel(on_detector))
 dlam_same_position = (pipeline_wave - at_pipeline_position.value)[band] * 1e4
@@ -785,11 +791,12 @@ if data.demo is not None and short.any():
 # the detector or overlap others; the notes say which.
 
 # %%
-def box_like_pipeline(clean, config, x_direct, y_direct, exposure, spectrum):
+def box_like_pipeline(clean, x_direct, y_direct, exposure, spectrum):
     """Our F_lambda at the pipeline's pixels: sky-subtracted ``clean``, a box of the
-    pipeline's height around our trace of the source at direct-image (x, y)."""
-    x0, y0 = direct_to_wfss(data.direct_cal, exposure, x_direct, y_direct)
-    trace = GrismTrace(config, 1, x0, y0)
+    pipeline's height around our trace (on ``exposure``, a WFSSExposure) of the source
+    at direct-image (x, y)."""
+    x0, y0 = direct_to_wfss(direct_image, exposure, x_direct, y_direct)
+    trace = exposure.trace((x0, y0), order=1)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         extraction = box_extract(
@@ -807,7 +814,7 @@ for slit in sorted(grismr_calibrated.slits, key=lambda s: s.source_id):
     entry = catalog[catalog["label"] == slit.source_id][0]
     spec = pipeline_spectrum(x1d_path, slit.source_id)
     ours_here, n_warnings = box_like_pipeline(
-        clean_masked, config, entry["xcentroid"], entry["ycentroid"], ours_grismr, spec)
+        clean_masked, entry["xcentroid"], entry["ycentroid"], ours_grismr, spec)
     wave = spec.wavelength.value
     inner = (wave > 3.25) & (wave < 3.90) & np.isfinite(ours_here)
     ratio_ours = np.nanmedian(spec.flux.value[inner] / ours_here[inner])
@@ -840,7 +847,7 @@ comparison.pprint(max_width=-1)
 #
 # ## 7. GRISMC, with the helper
 #
-# `run_wfss_spec2` from `wfss_helpers.data_sources.spec2` runs the same steps (with
+# `run_wfss_spec2` from `wfss_helpers.data_sources` runs the same steps (with
 # `Step.call` and the same overrides, or CRDS) and returns each product and the time of
 # each step. On the GRISMC exposure, which disperses along the columns, we extract only
 # the showcased source, by its catalog label (`source_ids`). The box then spans 11
@@ -859,7 +866,7 @@ if "GRISMC" in rates:
     print(f"{grismc_pipeline.source_type}: rows {grismc_pipeline.pixel[0]}.."
           f"{grismc_pipeline.pixel[-1]}, columns {grismc_pipeline.cross_pixels[0]}.."
           f"{grismc_pipeline.cross_pixels[1]}")
-    ours_grismc = datamodels.open(cals["GRISMC"])
+    ours_grismc = WFSSExposure.open(cals["GRISMC"])
     with stopwatch("our sky and extraction, GRISMC"):
         grismc_sky = dispersed_sky_profile(
             ours_grismc.data, dispersion_axis="y", dq=ours_grismc.dq,
@@ -868,8 +875,7 @@ if "GRISMC" in rates:
         grismc_clean = subtract_background(ours_grismc.data, grismc_sky,
                                            err=ours_grismc.err, dq=ours_grismc.dq)
         grismc_ours, _ = box_like_pipeline(
-            grismc_clean, load_grism_config(cals["GRISMC"]), x_direct, y_direct,
-            ours_grismc, grismc_pipeline)
+            grismc_clean, x_direct, y_direct, ours_grismc, grismc_pipeline)
     wave_c = grismc_pipeline.wavelength.value
     inner_c = (wave_c > 3.25) & (wave_c < 3.90) & (np.abs(wave_c - 3.40) > 0.03)
     inner_c &= np.isfinite(grismc_ours)

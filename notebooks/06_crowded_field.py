@@ -90,28 +90,32 @@ from scipy.signal import fftconvolve
 from specutils import SpectrumList
 from stdatamodels.jwst import datamodels
 
-import wfss_helpers.field.spectra_file  # registers the "wfss-helpers-spectra" format
-from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
-from wfss_helpers.extraction.box import ExtractionFlag, aperture_weights, box_extract
-from wfss_helpers.field.catalog_extraction import extract_field
-from wfss_helpers.extraction.flux_calibration import flux_calibrate
-from wfss_helpers.field.forward_model import (
+from wfss_helpers.exposure import DirectImage, WFSSExposure
+from wfss_helpers.extraction import (
+    ExtractionFlag,
+    aperture_weights,
+    box_extract,
+    dispersed_sky_profile,
+    flux_calibrate,
+    optimal_extract,
+    subtract_background,
+)
+from wfss_helpers.field import (  # importing it registers "wfss-helpers-spectra"
     FLAM_UNIT,
     PIVOT_WAVELENGTH,
     T_RANGE,
     detect_direct_sources,
     disperse_source,
+    extract_field,
     first_guess_flambda,
     model_field,
     refine_field_model,
     source_footprints,
+    summary_table,
+    write_spectra,
 )
-from wfss_helpers.extraction.optimal import optimal_extract
+from wfss_helpers.geometry import direct_to_wfss
 from wfss_helpers.plotting import image_norm, use_tutorial_style
-from wfss_helpers.geometry.positions import direct_to_wfss
-from wfss_helpers.field.spectra_file import summary_table, write_spectra
-from wfss_helpers.geometry.trace import GrismTrace
-from wfss_helpers.geometry.configuration import load_grism_config
 from wfss_helpers.tutorial_data import get_tutorial_data
 
 use_tutorial_style()
@@ -153,6 +157,8 @@ def stopwatch(label):
 # files: the direct image in MJy/sr, the grism exposures flat-fielded, in DN/s). The
 # direct image must be of the **same detector** as the grism exposures, not a
 # resampled mosaic: the model below shifts it onto the grism exposure pixel for pixel.
+# The helpers take each file opened once, as a `DirectImage` or a `WFSSExposure`
+# (notebook 3); the raw calls take the direct image's data model.
 
 # %%
 data = get_tutorial_data()
@@ -161,8 +167,9 @@ if data.grismc_cal is not None:
     exposures["GRISMC"] = data.grismc_cal
 print(f"data: {data.mode}; exposures: {', '.join(exposures)}")
 direct = datamodels.open(data.direct_cal)
-wfss = datamodels.open(data.wfss_cal)  # GRISMR: the first five sections use it
-config = load_grism_config(data.wfss_cal)
+direct_image = DirectImage.open(data.direct_cal)  # the same, for the helpers
+wfss = WFSSExposure.open(data.wfss_cal)  # GRISMR: the first five sections use it
+config = wfss.config
 shape = wfss.data.shape
 truth = data.demo.sources() if data.demo is not None else None
 print(f"direct image: {direct.meta.instrument.filter}, {direct.meta.bunit_data}; "
@@ -253,7 +260,7 @@ print(f"{len(sharp)} sharp segments removed, {segmentation.n_labels} sources lef
 
 # %%
 with stopwatch("detect_direct_sources"):
-    sources = detect_direct_sources(direct)
+    sources = detect_direct_sources(direct_image)
 catalog = sources.catalog
 same_map = np.array_equal(sources.segmentation.data, segmentation.data)
 print(f"{len(catalog)} sources; removed {catalog.meta['removed_sharp']}")
@@ -355,7 +362,8 @@ plt.show()
 x_direct, y_direct = data.source_position
 nearest = np.argmin(np.hypot(catalog["x"] - x_direct, catalog["y"] - y_direct))
 label = int(catalog["label"][nearest])  # the showcased source, as segment label
-x0, y0 = direct_to_wfss(direct, wfss, catalog["x"][nearest], catalog["y"][nearest])
+x0, y0 = direct_to_wfss(direct_image, wfss, catalog["x"][nearest],
+                        catalog["y"][nearest])
 t = np.linspace(0.0, 1.0, 101)
 shape_change = 0.0
 for step_x, step_y in ((40, 0), (-40, 0), (0, 40), (0, -40)):
@@ -472,12 +480,12 @@ print(f"dispersed source: {dispersed.shape[1]} x {dispersed.shape[0]} px from "
 #
 # `disperse_source(footprint, trace, flambda)` does the same with a `GrismTrace` and a
 # spectrum given as a function of wavelength (µm), over the same range of $t$
-# (`forward_model.T_RANGE`). Its model has one more pixel of margin on each side, so
-# the raw one is placed into it before comparing:
+# (`wfss_helpers.field.T_RANGE`). Its model has one more pixel of margin on each side,
+# so the raw one is placed into it before comparing:
 
 # %%
 assert tuple(t_range) == T_RANGE
-trace = GrismTrace(config, 1, x0, y0)
+trace = wfss.trace((x0, y0), order=1)
 
 
 def flat(wavelength_um):
@@ -1158,12 +1166,12 @@ if truth is not None:
 field_spectra = {}
 field_models, cleaned = {}, {}  # per grism: the refined model, the sky-subtracted data
 for grism, path in exposures.items():
-    exposure = datamodels.open(path)
     if grism == "GRISMR":
         grism_model, grism_clean = refined, clean
     else:
+        exposure = WFSSExposure.open(path)  # opened and checked once
         with stopwatch(f"model_field + sky + 2 refinements, {grism}"):
-            grism_config = load_grism_config(path)
+            grism_config = exposure.config
             grism_model = model_field(sources, exposure, grism_config)
             grism_sky = dispersed_sky_profile(exposure.data, dispersion_axis="y",
                                               dq=exposure.dq,
@@ -1253,8 +1261,8 @@ summary["source_id", "grism", "method", "n_valid", "median_flux", "median_snr",
 # %% [markdown]
 # ### Reading them back, with specutils
 #
-# The file is read with specutils itself: importing `wfss_helpers.field.spectra_file` (done
-# at the top) registers the format `"wfss-helpers-spectra"`, and
+# The file is read with specutils itself: importing `wfss_helpers.field` (done at the
+# top) registers the format `"wfss-helpers-spectra"`, and
 # `SpectrumList.read` returns one `Spectrum` per extension, in the order written, with
 # the identifiers and the per-entry arrays in its `meta`:
 

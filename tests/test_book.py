@@ -63,30 +63,50 @@ PAGES_WITH_FIGURES = (
 MAIN_SCREENSHOT_PAGE = "notebooks/01_trace_geometry"
 
 #: Modules of the API reference, in the order of their pages: science helpers, data
-#: sources, the demo, checks. Each has a page api/<module>.html (api/demo/<name>.html).
+#: sources, the demo, checks. Each has a page api/<module>.html (api/<folder>/<name>.html).
 API_MODULES = (
-    "trace",
-    "background",
-    "extraction",
-    "flux_calibration",
-    "forward_model",
-    "optimal_extraction",
-    "field_extraction",
-    "spectra_file",
-    "lines",
-    "plotting",
-    "source_positions",
+    "geometry.configuration",
+    "geometry.trace",
+    "geometry.inverse",
+    "geometry.trace_functions",
+    "geometry.sensitivity",
+    "geometry.positions",
+    "geometry.reference_files",
+    "exposure",
+    "extraction.background",
+    "extraction.box",
+    "extraction.aperture",
+    "extraction.box_background",
+    "extraction.contamination",
+    "extraction.centring",
+    "extraction.results",
+    "extraction.inputs",
+    "extraction.optimal",
+    "extraction.flux_calibration",
+    "extraction.lines",
+    "field.forward_model",
+    "field.direct_sources",
+    "field.footprints",
+    "field.dispersed_source",
+    "field.field_model",
+    "field.refinement",
+    "field.catalog_extraction",
+    "field.spectra_file",
+    "field.spectra_summary",
     "tutorial_data",
-    "data_access",
-    "crds_config",
-    "pipeline",
-    "spec2",
+    "data_sources.mast",
+    "data_sources.crds",
+    "data_sources.pipeline",
+    "data_sources.spec2",
     "demo.instrument",
+    "demo.calibration_files",
     "demo.scene",
     "demo.build",
+    "demo.manifest",
     "demo.dataset",
-    "file_checks",
-    "argument_checks",
+    "plotting",
+    "checks.files",
+    "checks.arguments",
 )
 #: The launch buttons' repository (a placeholder until the project is published).
 REPOSITORY = "wfss-helpers/nircam-wfss-tutorial"
@@ -203,8 +223,8 @@ def test_api_pages_document_the_helpers(built_book):
     assert positions == sorted(positions), "api.html lists the modules in another order"
     # Function and class entries generated from docstrings, not just module headings.
     assert 'id="wfss_helpers.tutorial_data.get_tutorial_data"' in (built_book / "api/tutorial_data.html").read_text()
-    assert 'id="wfss_helpers.extraction.box.box_extract"' in (built_book / "api/extraction.html").read_text()
-    assert 'id="wfss_helpers.geometry.trace.GrismTrace"' in (built_book / "api/trace.html").read_text()
+    assert 'id="wfss_helpers.extraction.box.box_extract"' in (built_book / "api/extraction/box.html").read_text()
+    assert 'id="wfss_helpers.geometry.trace.GrismTrace"' in (built_book / "api/geometry/trace.html").read_text()
 
 
 def _book_extension():
@@ -231,10 +251,10 @@ def test_no_module_can_be_left_out_of_the_api_reference(monkeypatch):
     with pytest.raises(ConfigError, match=r"wfss_helpers\.spectra is not documented.*api/spectra\.md"):
         extension.check_api_modules(toc)
     monkeypatch.undo()
-    with pytest.raises(ConfigError, match="missing.*api/lines"):
-        extension.check_api_modules([page for page in toc if page != "api/lines"])
+    with pytest.raises(ConfigError, match="missing.*api/extraction/lines"):
+        extension.check_api_modules([page for page in toc if page != "api/extraction/lines"])
     swapped = [*toc]
-    i, j = swapped.index("api/trace"), swapped.index("api/background")
+    i, j = swapped.index("api/geometry/trace"), swapped.index("api/extraction/background")
     swapped[i], swapped[j] = swapped[j], swapped[i]
     with pytest.raises(ConfigError, match="in another order"):
         extension.check_api_modules(swapped)

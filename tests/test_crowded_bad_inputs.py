@@ -19,9 +19,8 @@ from astropy.io import fits
 
 from wfss_helpers.extraction.background import dispersed_sky_profile
 from wfss_helpers.field.catalog_extraction import extract_field
-from wfss_helpers.field.forward_model import (
+from wfss_helpers.field import (
     FLAM_UNIT,
-    _pixel_grid_mapping,
     detect_direct_sources,
     first_guess_flambda,
     model_field,
@@ -29,6 +28,7 @@ from wfss_helpers.field.forward_model import (
     source_footprints,
     trace_kernel,
 )
+from wfss_helpers.field.field_model import _pixel_grid_mapping
 from wfss_helpers.extraction.optimal import optimal_extract, profile_aperture_fraction
 from wfss_helpers.geometry.configuration import (
     ExposureMismatchError,

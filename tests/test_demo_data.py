@@ -13,6 +13,7 @@ from astropy.table import Table
 from scipy.special import erf
 
 from wfss_helpers.demo import instrument as inst
+from wfss_helpers.demo.calibration_files import REFERENCE_FILE_NAMES
 from wfss_helpers.demo import scene
 from wfss_helpers import geometry as trace
 from wfss_helpers.data_sources.crds import configure_offline_crds
@@ -48,9 +49,9 @@ def test_steps_ran_offline_with_no_network_attempt(demo_build):
         assert header["S_PHOTOM"] == "COMPLETE"
         assert header["PUPIL"] == "GRISMR"
         assert header["R_PHOTOM"].startswith("crds://") and header["R_PHOTOM"].endswith(
-            inst.REFERENCE_FILE_NAMES["photom_wfss"]
+            REFERENCE_FILE_NAMES["photom_wfss"]
         )
-        assert header["R_SPCWCS"].endswith(inst.REFERENCE_FILE_NAMES["specwcs"])
+        assert header["R_SPCWCS"].endswith(REFERENCE_FILE_NAMES["specwcs"])
     with fits.open(dataset.direct_cal) as hdul:
         assert hdul[0].header["S_PHOTOM"] == "COMPLETE"
         assert hdul["SCI"].header["BUNIT"] == "MJy/sr"

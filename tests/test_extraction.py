@@ -13,14 +13,10 @@ from hypothesis import strategies as st
 from scipy.ndimage import binary_erosion
 from test_real_configurations import paint_spectrum
 
-from wfss_helpers.extraction.box import (
-    BoxExtraction,
-    aperture_weights,
-    bad_pixel_mask,
-    box_extract,
-    estimate_background,
-    wavelength_map,
-)
+from wfss_helpers.extraction.results import BoxExtraction
+from wfss_helpers.extraction.box_background import estimate_background
+from wfss_helpers.extraction.aperture import aperture_weights, bad_pixel_mask
+from wfss_helpers.extraction.box import box_extract, wavelength_map
 from wfss_helpers.extraction.flux_calibration import (
     flux_calibrate,
     relresponse_from_sensitivity,
@@ -322,7 +318,7 @@ def test_aperture_fraction_from_image_against_the_psf(sigma_x, sigma_y):
     from scipy.special import ndtr
 
     from wfss_helpers.demo import instrument as inst
-    from wfss_helpers.extraction.box import aperture_fraction_from_image
+    from wfss_helpers.extraction.aperture import aperture_fraction_from_image
 
     x, y = 700.5, 900.5
     edges = np.arange(1025) - 0.5

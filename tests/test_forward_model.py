@@ -19,14 +19,13 @@ from astropy.io import fits
 from astropy.table import Table
 
 from wfss_helpers.extraction.background import dispersed_sky_profile
-from wfss_helpers.extraction.box import ExtractionFlag, box_extract
+from wfss_helpers.extraction.results import ExtractionFlag
+from wfss_helpers.extraction.box import box_extract
 from wfss_helpers.field.catalog_extraction import extract_field
 from wfss_helpers.extraction.flux_calibration import flux_calibrate
-from wfss_helpers.field.forward_model import (
+from wfss_helpers.field import (
     T_RANGE,
     Footprint,
-    _cubic_taps,
-    _deposit,
     detect_direct_sources,
     disperse_source,
     first_guess_flambda,
@@ -34,6 +33,7 @@ from wfss_helpers.field.forward_model import (
     refine_field_model,
     trace_kernel,
 )
+from wfss_helpers.field.dispersed_source import _cubic_taps, _deposit
 from wfss_helpers.extraction.optimal import optimal_extract
 from wfss_helpers.geometry.configuration import (
     ExposureMismatchError,
@@ -75,7 +75,7 @@ def test_deposit_conserves_weights_on_the_grid():
 
 @pytest.fixture(scope="module")
 def demo_configs(tmp_path_factory):
-    from wfss_helpers.demo.instrument import write_grismconf_files
+    from wfss_helpers.demo.calibration_files import write_grismconf_files
 
     paths = write_grismconf_files(tmp_path_factory.mktemp("conf"))
     return {grism: load_grism_config(paths[grism]) for grism in GRISMS}
@@ -319,6 +319,7 @@ def test_extract_field_writes_a_file_specutils_reads(field, tmp_path):
     from specutils import SpectrumList
 
     import wfss_helpers.field.spectra_file as spectra_file
+    import wfss_helpers.field.spectra_summary as spectra_summary
 
     records = []
     for grism in GRISMS:
@@ -344,7 +345,7 @@ def test_extract_field_writes_a_file_specutils_reads(field, tmp_path):
         np.testing.assert_allclose(spectrum.meta["contamination"].value,
                                    record.spectrum.meta["contamination"].value,
                                    rtol=1e-6, equal_nan=True)
-    summary = spectra_file.summary_table(records)
+    summary = spectra_summary.summary_table(records)
     summary.write(tmp_path / "summary.ecsv", format="ascii.ecsv")
     back = Table.read(tmp_path / "summary.ecsv", format="ascii.ecsv")
     assert len(back) == len(records) and back["ra"].unit == u.deg

@@ -28,7 +28,8 @@ from test_real_configurations import paint_spectrum
 
 from wfss_helpers.extraction.background import dispersed_sky_profile, subtract_background
 from wfss_helpers.demo import instrument as inst
-from wfss_helpers.extraction.box import ExtractionFlag, box_extract
+from wfss_helpers.extraction.results import ExtractionFlag
+from wfss_helpers.extraction.box import box_extract
 from wfss_helpers.checks.files import InvalidInputFileError
 from wfss_helpers.extraction.flux_calibration import flux_calibrate
 from wfss_helpers.extraction import sensitivity_curve

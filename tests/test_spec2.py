@@ -30,6 +30,7 @@ from astropy.table import Table
 
 from wfss_helpers.data_sources import spec2
 from wfss_helpers.demo import instrument as inst
+from wfss_helpers.demo.calibration_files import reference_files_for
 
 BAND = (3.25, 3.90)
 LINE_HALF_WIDTH = 0.03
@@ -98,7 +99,7 @@ def grism_run(request, demo, catalog, tmp_path_factory):
         run = spec2.run_wfss_spec2(
             rate,
             catalog["catalog"],
-            reference_files=inst.reference_files_for(grism, demo.reference_files),
+            reference_files=reference_files_for(grism, demo.reference_files),
             source_ids=sorted(labels.values()),
             output_dir=out,
         )
@@ -337,7 +338,7 @@ def test_spectrum_boxes_are_extract2d_boxes(demo, grism_run):
     """The helper's boxes (create_grism_bbox) are Extract2d's cutouts where both are on
     the detector."""
     run = grism_run["run"]
-    refs = inst.reference_files_for(grism_run["grism"], demo.reference_files)
+    refs = reference_files_for(grism_run["grism"], demo.reference_files)
     boxes = spec2.spectrum_boxes(run.background_subtracted, refs["wavelengthrange"])
     for slit in run.slits.slits:
         box = boxes[(boxes["label"] == slit.source_id) & (boxes["order"] == 1)][0]
@@ -372,7 +373,7 @@ def test_pipeline_spectrum_names_what_the_product_has(grism_run):
 def test_run_wfss_spec2_refuses_bad_inputs(demo, catalog, tmp_path):
     from wfss_helpers.checks.files import InvalidInputFileError
 
-    refs = inst.reference_files_for("GRISMR", demo.reference_files)
+    refs = reference_files_for("GRISMR", demo.reference_files)
     with pytest.raises(InvalidInputFileError, match="already been through"):
         spec2.run_wfss_spec2(demo.wfss_cal, catalog["catalog"], reference_files=refs)
     with pytest.raises(InvalidInputFileError, match="not a WFSS exposure"):

@@ -23,9 +23,9 @@ from wfss_helpers.field.spectra_file import (
     FORMAT,
     SourceSpectrum,
     read_spectra,
-    summary_table,
     write_spectra,
 )
+from wfss_helpers.field import summary_table
 
 PACKAGE = Path(sf.__file__).parents[1]
 

@@ -108,8 +108,8 @@ class _Exposure:
             f"Expected the path of a JWST file, a data model or a {cls.__name__}, got "
             f"{type(source).__name__}. Pass the file name or "
             f"{cls.__name__}.open(path) (for bare arrays, the extraction takes a dict: "
-            "{'data': sci, 'err': err, 'dq': dq}, or WFSSExposure.from_arrays(sci, err, "
-            "dq))."
+            "{'data': sci, 'err': err, 'dq': dq}, or "
+            "WFSSExposure.from_arrays(sci, err, dq))."
         )
 
     @classmethod
@@ -240,7 +240,7 @@ class _Exposure:
         return tuple(np.shape(self.data))
 
     def arrays(self):
-        """``{"data": ..., "err": ..., "dq": ...}`` (the form the helpers accept too)."""
+        """``{"data": ..., "err": ..., "dq": ...}`` (a form the helpers accept too)."""
         return {"data": self.data, "err": self.err, "dq": self.dq}
 
     # -- model and WCS --------------------------------------------------------------
@@ -276,9 +276,9 @@ class _Exposure:
         wcs = getattr(getattr(model, "meta", None), "wcs", None) if model else None
         if wcs is None:
             raise ValueError(
-                f"The {self._what} ({self.name}) has no gWCS: run the jwst AssignWcsStep "
-                "on it first (wfss_helpers.data_sources.pipeline.calibrate_imaging / "
-                "calibrate_wfss do)."
+                f"The {self._what} ({self.name}) has no gWCS: run the jwst "
+                "AssignWcsStep on it first (wfss_helpers.data_sources.pipeline."
+                "calibrate_imaging / calibrate_wfss do)."
             )
         return wcs
 
@@ -427,9 +427,10 @@ class WFSSExposure(_Exposure):
             if dq is _UNSET and "dq" in given:
                 dq = given.pop("dq")
             if data is None or given:
+                keys = sorted([*given, *(["data"] if data is not None else [])])
                 raise ValueError(
                     "with_data() takes a dict with a 'data' array and optionally 'err' "
-                    f"and 'dq'; got keys {sorted([*given, *(['data'] if data is not None else [])])}."
+                    f"and 'dq'; got keys {keys}."
                 )
         arrays = {"data": data,
                   "err": self.err if err is _UNSET else err,

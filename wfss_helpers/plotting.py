@@ -136,7 +136,7 @@ def plot_trace(
 
 def _cutout_orientation(extraction, trace):
     """Dispersion axis and whether the wavelength decreases along increasing pixels."""
-    from .extraction.box import BoxExtraction
+    from .extraction.results import BoxExtraction
 
     if extraction is not None and not isinstance(extraction, BoxExtraction):
         raise TypeError(
@@ -173,7 +173,7 @@ def plot_cutout(cutout, bbox, *, extraction=None, trace=None, ax=None, title=Non
     cutout : numpy.ndarray
         The box's pixels, as on the detector (``data[bbox.slices]``).
     bbox : `~wfss_helpers.geometry.trace.BoundingBox`
-    extraction : `~wfss_helpers.extraction.box.BoxExtraction`, optional
+    extraction : `~wfss_helpers.extraction.results.BoxExtraction`, optional
         Draws its trace centre and aperture edges; gives the dispersion axis.
     trace : `~wfss_helpers.geometry.trace.GrismTrace`, optional
         Gives the dispersion axis when there is no extraction (default: GRISMR-like, x).
@@ -235,7 +235,7 @@ def plot_background_histogram(background, *, ax=None, bins=80):
 
     Parameters
     ----------
-    background : `~wfss_helpers.extraction.box.BackgroundEstimate`
+    background : `~wfss_helpers.extraction.results.BackgroundEstimate`
     ax : matplotlib.axes.Axes, optional
     bins : int, optional
 
@@ -243,7 +243,7 @@ def plot_background_histogram(background, *, ax=None, bins=80):
     -------
     matplotlib.axes.Axes
     """
-    from .extraction.box import BackgroundEstimate
+    from .extraction.results import BackgroundEstimate
 
     background = getattr(background, "background", background)  # a BoxExtraction is fine too
     if not isinstance(background, BackgroundEstimate):

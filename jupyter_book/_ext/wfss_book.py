@@ -6,7 +6,9 @@ It does three things:
   points to is installed (``install_mathjax.sh``), so that a book whose math would not
   render offline is never produced silently;
 * writes the API reference: one page per ``wfss_helpers`` module, ``api/<module>.md``
-  (``api/demo/<module>.md`` for ``wfss_helpers.demo``), each a one-line placeholder
+  for a top-level module and ``api/<folder>/<module>.md`` for a module of a folder
+  (``wfss_helpers.extraction.box``: ``api/extraction/box.md``; modules whose name
+  starts with ``_`` hold private helpers and have none), each a one-line placeholder
   that is replaced, when the page is read, by the module's ``automodule`` reference;
   and the overview ``api.md``, whose marker is replaced by one autosummary table per
   group of :data:`API_GROUPS`. Before anything is read, every module of the package
@@ -35,24 +37,87 @@ PACKAGE = "wfss_helpers"
 #: The API reference, in reading order: (group title, modules of the group).
 API_GROUPS = (
     (
-        "Science helpers",
+        "Trace geometry and positions",
         (
-            "trace",
-            "background",
-            "extraction",
-            "flux_calibration",
-            "forward_model",
-            "optimal_extraction",
-            "field_extraction",
-            "spectra_file",
-            "lines",
-            "plotting",
-            "source_positions",
+            "geometry.configuration",
+            "geometry.trace",
+            "geometry.inverse",
+            "geometry.trace_functions",
+            "geometry.sensitivity",
+            "geometry.positions",
+            "geometry.reference_files",
         ),
     ),
-    ("Data sources", ("tutorial_data", "data_access", "crds_config", "pipeline", "spec2")),
-    ("The demo dataset", ("demo.instrument", "demo.scene", "demo.build", "demo.dataset")),
-    ("Checks of inputs and arguments", ("file_checks", "argument_checks")),
+    (
+        "The exposure",
+        (
+            "exposure",
+        ),
+    ),
+    (
+        "One source's spectrum",
+        (
+            "extraction.background",
+            "extraction.box",
+            "extraction.aperture",
+            "extraction.box_background",
+            "extraction.contamination",
+            "extraction.centring",
+            "extraction.results",
+            "extraction.inputs",
+            "extraction.optimal",
+            "extraction.flux_calibration",
+            "extraction.lines",
+        ),
+    ),
+    (
+        "A whole field",
+        (
+            "field.forward_model",
+            "field.direct_sources",
+            "field.footprints",
+            "field.dispersed_source",
+            "field.field_model",
+            "field.refinement",
+            "field.catalog_extraction",
+            "field.spectra_file",
+            "field.spectra_summary",
+        ),
+    ),
+    (
+        "Data sources",
+        (
+            "tutorial_data",
+            "data_sources.mast",
+            "data_sources.crds",
+            "data_sources.pipeline",
+            "data_sources.spec2",
+        ),
+    ),
+    (
+        "The demo dataset",
+        (
+            "demo.instrument",
+            "demo.calibration_files",
+            "demo.scene",
+            "demo.build",
+            "demo.manifest",
+            "demo.dataset",
+        ),
+    ),
+    (
+        "Figures",
+        (
+            "plotting",
+        ),
+    ),
+    (
+        "Checks of inputs and arguments",
+        (
+            "checks.files",
+            "checks.arguments",
+        ),
+    ),
 )
 
 #: The line of api.md that is replaced by the overview tables.
@@ -78,7 +143,7 @@ def package_modules() -> list[str]:
         if not info.ispkg:
             names.append(info.name)
             continue
-        # One level of subpackages (wfss_helpers.demo), still without importing anything.
+        # One level of subpackages (wfss_helpers.demo, ...), still without importing.
         sub = [str(Path(loc) / info.name) for loc in spec.submodule_search_locations]
         names += [
             f"{info.name}.{s.name}"
@@ -94,12 +159,12 @@ def api_modules() -> list[str]:
 
 
 def module_docname(name: str) -> str:
-    """Docname of a module's API page: ``api/trace``, ``api/demo/instrument``."""
+    """Docname of a module's API page: ``api/exposure``, ``api/demo/instrument``."""
     return API_FOLDER + name.replace(".", "/")
 
 
 def docname_module(docname: str) -> str | None:
-    """The module (``trace``, ``demo.instrument``) of an API page, or None."""
+    """The module (``exposure``, ``demo.instrument``) of an API page, or None."""
     if not docname.startswith(API_FOLDER):
         return None
     return docname[len(API_FOLDER) :].replace("/", ".")

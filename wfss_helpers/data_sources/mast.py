@@ -42,6 +42,7 @@ what to say).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -49,6 +50,7 @@ import os
 import time
 import urllib.parse
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
@@ -201,6 +203,145 @@ def _http_status(err):
     return getattr(response, "status_code", None)
 
 
+@dataclass(frozen=True)
+class _RetryPolicy:
+    """How a download is retried: further attempts, first pause (doubled), time-out."""
+
+    retries: int = 3
+    retry_wait: float = 2.0
+    timeout: float = 60.0
+
+    def __post_init__(self):
+        retries = self.retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError(f"retries must be an integer >= 0, got {retries!r}.")
+
+    def pause(self, attempt: int) -> float:
+        """Seconds to wait before attempt ``attempt`` (1 for the first retry)."""
+        return self.retry_wait * 2 ** (attempt - 1)
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """What a download must be: its SHA-256 and size (when known), complete FITS."""
+
+    sha256: str | None = None
+    size: int | None = None
+    check_fits: bool = True
+
+
+def _set_aside_unverified(target: Path):
+    """Move a file no download verified aside (with a warning); drop its sidecar."""
+    if target.exists():
+        aside = _move_aside(target)
+        warnings.warn(
+            f"{target} exists but was not verified by a previous download; kept it as "
+            f"{aside.name} and downloading a fresh copy.",
+            stacklevel=3,
+        )
+    _sidecar(target).unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _pooch_logs_warnings_only():
+    """pooch would log the hash of every unhashed download; keep it at warnings."""
+    import pooch
+
+    pooch_logger = pooch.get_logger()
+    level = pooch_logger.level
+    pooch_logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        pooch_logger.setLevel(level)
+
+
+def _refused(status, filename: str, token):
+    """The error of a status no retry can fix (401/403, 404, other non-transient)."""
+    if status in (401, 403):
+        how = (
+            "The token given was refused: check that it is valid and has not expired "
+            "(create one at https://auth.mast.stsci.edu/token)."
+            if token
+            else f"It may be proprietary: set ${MAST_TOKEN_VARIABLE} (or pass token=) "
+            "to a MAST API token of an account with access "
+            "(https://auth.mast.stsci.edu/token)."
+        )
+        return MastAuthorizationError(f"MAST refused {filename} (HTTP {status}). {how}")
+    if status == 404:
+        return MastFileNotFoundError(
+            f"MAST has no file {filename} (HTTP 404). Check the file name (program, "
+            "observation, exposure, detector and suffix) and that the data are public."
+        )
+    if status not in _TRANSIENT_STATUS:
+        return DownloadError(f"MAST answered HTTP {status} for {filename}.")
+    return None
+
+
+def _retrieve_once(url: str, target: Path, downloader, token):
+    """One transfer with pooch: None if the file arrived, else why not (transient)."""
+    import pooch
+    import requests
+
+    try:
+        pooch.retrieve(
+            url,
+            known_hash=None,
+            fname=target.name,
+            path=target.parent,
+            downloader=downloader,
+        )
+    except requests.exceptions.HTTPError as err:
+        status = _http_status(err)
+        refused = _refused(status, target.name, token)
+        if refused is not None:
+            raise refused from None
+        return f"HTTP {status}"
+    except (requests.exceptions.RequestException, OSError) as err:
+        # Connection refused/reset, time-out, a body cut short (ChunkedEncodingError).
+        return type(err).__name__
+    return None
+
+
+def _verify_and_record(target: Path, expected: _Expected, source: str):
+    """Verify an arrived file and write its sidecar: None, or why it failed."""
+    try:
+        record = _verify(
+            target,
+            sha256=expected.sha256,
+            expected_size=expected.size,
+            check_fits=expected.check_fits,
+        )
+    except DownloadError as err:
+        target.unlink(missing_ok=True)
+        return str(err)
+    record["source"] = source
+    _sidecar(target).write_text(json.dumps(record, indent=1))
+    return None
+
+
+def _download_with_retries(url, target, downloader, policy, expected, token):
+    """Transfer and verify until a good copy arrives: None, else the last error."""
+    last_error = None
+    for attempt in range(policy.retries + 1):
+        if attempt:
+            pause = policy.pause(attempt)
+            log.warning(
+                "%s: attempt %d failed (%s); retrying in %.0f s",
+                target.name,
+                attempt,
+                last_error,
+                pause,
+            )
+            time.sleep(pause)
+        last_error = _retrieve_once(url, target, downloader, token)
+        if last_error is None:
+            last_error = _verify_and_record(target, expected, url)
+            if last_error is None:
+                return None
+    return last_error
+
+
 def download_mast_file(
     filename: str,
     directory,
@@ -261,84 +402,34 @@ def download_mast_file(
         Every attempt failed, or the file failed verification.
     """
     import pooch
-    import requests
 
-    if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-        raise ValueError(f"retries must be an integer >= 0, got {retries!r}.")
-    _check_product_name(filename)
     from ..checks.files import writable_directory
 
+    policy = _RetryPolicy(retries=retries, retry_wait=retry_wait, timeout=timeout)
+    _check_product_name(filename)
+    expected = _Expected(sha256=sha256, size=expected_size, check_fits=check_fits)
     directory = writable_directory(directory, "download")
     target = directory / filename
     if verified_copy(target, sha256=sha256, expected_size=expected_size):
         log.info("%s: verified copy already in %s, not downloading", filename, directory)
         return target
-    if target.exists():
-        aside = _move_aside(target)
-        warnings.warn(
-            f"{target} exists but was not verified by a previous download; kept it as "
-            f"{aside.name} and downloading a fresh copy.",
-            stacklevel=2,
-        )
-    _sidecar(target).unlink(missing_ok=True)
-
+    _set_aside_unverified(target)
     token = token if token is not None else os.environ.get(MAST_TOKEN_VARIABLE) or None
     headers = {"Authorization": f"token {token}"} if token else {}
-    downloader = pooch.HTTPDownloader(progressbar=progressbar, headers=headers, timeout=timeout)
+    downloader = pooch.HTTPDownloader(
+        progressbar=progressbar, headers=headers, timeout=policy.timeout
+    )
     url = mast_product_url(filename, base_url)
-    # pooch would log the hash of every unhashed download; keep its chatter at warnings.
-    pooch_logger = pooch.get_logger()
-    level = pooch_logger.level
-    pooch_logger.setLevel(logging.WARNING)
-    last_error = None
-    try:
-        for attempt in range(retries + 1):
-            if attempt:
-                pause = retry_wait * 2 ** (attempt - 1)
-                log.warning("%s: attempt %d failed (%s); retrying in %.0f s", filename, attempt, last_error, pause)
-                time.sleep(pause)
-            try:
-                pooch.retrieve(url, known_hash=None, fname=filename, path=directory, downloader=downloader)
-            except requests.exceptions.HTTPError as err:
-                status = _http_status(err)
-                if status in (401, 403):
-                    how = (
-                        "The token given was refused: check that it is valid and has not expired "
-                        f"(create one at https://auth.mast.stsci.edu/token)."
-                        if token
-                        else f"It may be proprietary: set ${MAST_TOKEN_VARIABLE} (or pass token=) to a "
-                        "MAST API token of an account with access (https://auth.mast.stsci.edu/token)."
-                    )
-                    raise MastAuthorizationError(
-                        f"MAST refused {filename} (HTTP {status}). {how}"
-                    ) from None
-                if status == 404:
-                    raise MastFileNotFoundError(
-                        f"MAST has no file {filename} (HTTP 404). Check the file name (program, "
-                        "observation, exposure, detector and suffix) and that the data are public."
-                    ) from None
-                if status not in _TRANSIENT_STATUS:
-                    raise DownloadError(f"MAST answered HTTP {status} for {filename}.") from None
-                last_error = f"HTTP {status}"
-                continue
-            except (requests.exceptions.RequestException, OSError) as err:
-                # Connection refused/reset, time-out, a body cut short (ChunkedEncodingError).
-                last_error = type(err).__name__
-                continue
-            try:
-                record = _verify(target, sha256=sha256, expected_size=expected_size, check_fits=check_fits)
-            except DownloadError as err:
-                target.unlink(missing_ok=True)
-                last_error = str(err)
-                continue
-            record["source"] = mast_product_url(filename, base_url)
-            _sidecar(target).write_text(json.dumps(record, indent=1))
-            return target
-    finally:
-        pooch_logger.setLevel(level)
+    with _pooch_logs_warnings_only():
+        last_error = _download_with_retries(
+            url, target, downloader, policy, expected, token
+        )
+    if last_error is None:
+        return target
     raise DownloadError(
-        f"Could not download {filename} from {base_url} after {retries + 1} attempts (last: {last_error}). "
-        "Check the network connection and try again; nothing incomplete was kept."
+        f"Could not download {filename} from {base_url} after {policy.retries + 1} "
+        f"attempts (last: {last_error}). Check the network connection and try again; "
+        "nothing incomplete was kept."
     )
 
 

@@ -207,6 +207,145 @@ def _existing_file(path, what, how):
     return path
 
 
+@dataclass(frozen=True)
+class _Extraction:
+    """What Extract2d cuts: which sources and orders, how tall a box, how faint."""
+
+    source_ids: list | None
+    orders: list
+    half_height: int
+    mmag: float | None
+
+
+@dataclass(frozen=True)
+class _Contamination:
+    """WfssContamStep's inputs: the segmentation map, the direct image, parameters."""
+
+    segmentation_map: Path
+    direct_image: Path
+    parameters: dict | None
+
+
+def _checked_rate(rate):
+    """The grism exposure (a path as ``str``, or the model), not yet flat-fielded."""
+    from ..checks.files import check_model, check_processing
+
+    if isinstance(rate, (str, os.PathLike)):
+        check_processing(rate, wfss=True, steps=(), not_done=("flat_field", "photom"))
+        return str(rate)
+    check_model(rate, wfss=True, not_done=("flat_field", "photom"))
+    return rate
+
+
+def _checked_catalog(catalog) -> Path:
+    """The path of a source catalog that has the columns the WFSS steps read."""
+    catalog_path = _existing_file(
+        catalog,
+        "source catalog",
+        "Make one with SourceCatalogStep on the direct image's _cal file.",
+    )
+    _read_catalog(catalog_path)
+    return catalog_path
+
+
+def _extraction(source_ids, half_height, mmag, extract_orders) -> _Extraction:
+    """Extract2d's settings, checked: a positive whole half-height, int ids, orders."""
+    if (
+        isinstance(half_height, bool)
+        or not isinstance(half_height, (int, np.integer))
+        or half_height < 1
+    ):
+        raise ValueError(
+            "wfss_extract_half_height must be a positive whole number of pixels (the "
+            f"box is 2 h + 1 pixels tall), got {half_height!r}."
+        )
+    orders = [int(order) for order in np.atleast_1d(extract_orders)]
+    ids = None if source_ids is None else [int(i) for i in np.atleast_1d(source_ids)]
+    return _Extraction(ids, orders, int(half_height), mmag)
+
+
+def _contamination(contamination, segmentation_map, direct_image, parameters):
+    """WfssContamStep's checked inputs, or None when it is not to run."""
+    if not contamination:
+        return None
+    if segmentation_map is None or direct_image is None:
+        raise ValueError(
+            "WfssContamStep needs the direct image's segmentation map and the direct "
+            "image: give segmentation_map=<..._segm.fits> and "
+            "direct_image=<..._cal.fits>."
+        )
+    segmentation_map = _existing_file(
+        segmentation_map,
+        "segmentation map",
+        "SourceCatalogStep writes it with save_results=True.",
+    )
+    direct_image = _existing_file(
+        direct_image, "direct image", "Give the direct image's _cal file."
+    )
+    return _Contamination(segmentation_map, direct_image, parameters)
+
+
+class _StepCaller:
+    """Calls the jwst steps by name, with the reference-file overrides, timed."""
+
+    def __init__(self, reference_files):
+        self.steps = _steps()
+        self.reference_files = reference_files
+        self.times = {}
+
+    def overrides(self, name):
+        """``override_<type>`` parameters of a step (none when CRDS chooses)."""
+        from .pipeline import step_overrides
+
+        if self.reference_files is None:
+            return {}
+        return step_overrides(self.steps[name], self.reference_files)
+
+    def __call__(self, name, model, **parameters):
+        """``Step.call`` of the step ``name``; its wall-clock time goes in ``times``."""
+        start = time.perf_counter()
+        result = self.steps[name].call(model, **self.overrides(name), **parameters)
+        self.times[name] = time.perf_counter() - start
+        return result
+
+
+def _background_and_slits(call, rate, catalog_path, extraction: _Extraction):
+    """AssignWcs -> FlatField -> Background -> Extract2d -> SourceType."""
+    model = call("assign_wcs", rate, sip_approx=False)
+    model = call("flat_field", model)
+    model.meta.source_catalog = str(catalog_path)
+    background = call("bkg_subtract", model, wfss_mmag_extract=extraction.mmag)
+    slits = call(
+        "extract_2d",
+        background,
+        source_ids=extraction.source_ids,
+        extract_orders=extraction.orders,
+        wfss_extract_half_height=extraction.half_height,
+        wfss_mmag_extract=extraction.mmag,
+    )
+    return background, call("srctype", slits)
+
+
+def _decontaminate(call, slits, contamination: _Contamination):
+    """WfssContamStep on the cutouts, with the segmentation map and direct image."""
+    slits.meta.segmentation_map = str(contamination.segmentation_map)
+    slits.meta.direct_image = str(contamination.direct_image)
+    return call("wfss_contam", slits, skip=False, **(contamination.parameters or {}))
+
+
+def _save_x1d(x1d, background, output_dir: Path) -> Path:
+    """Save the x1d product as ``<rate name>_x1d.fits`` in ``output_dir``."""
+    name = Path(background.meta.filename or "wfss_rate.fits").name
+    stem = (
+        name[: -len("_rate.fits")]
+        if name.endswith("_rate.fits")
+        else Path(name).stem
+    )
+    x1d_path = output_dir / f"{stem}_x1d.fits"
+    x1d.save(x1d_path, overwrite=True)
+    return x1d_path
+
+
 def run_wfss_spec2(
     rate,
     catalog,
@@ -279,95 +418,26 @@ def run_wfss_spec2(
         If ``rate`` is not a WFSS exposure or was already flat-fielded or
         flux-calibrated.
     """
-    from ..checks.files import check_model, check_processing, writable_directory
-    from .pipeline import step_overrides
+    from ..checks.files import writable_directory
 
-    if isinstance(rate, (str, os.PathLike)):
-        check_processing(rate, wfss=True, steps=(), not_done=("flat_field", "photom"))
-        rate = str(rate)
-    else:
-        check_model(rate, wfss=True, not_done=("flat_field", "photom"))
-    catalog_path = _existing_file(
-        catalog,
-        "source catalog",
-        "Make one with SourceCatalogStep on the direct image's _cal file.",
+    rate = _checked_rate(rate)
+    catalog_path = _checked_catalog(catalog)
+    extraction = _extraction(
+        source_ids, wfss_extract_half_height, wfss_mmag_extract, extract_orders
     )
-    _read_catalog(catalog_path)
-    if (
-        isinstance(wfss_extract_half_height, bool)
-        or not isinstance(wfss_extract_half_height, (int, np.integer))
-        or wfss_extract_half_height < 1
-    ):
-        raise ValueError(
-            "wfss_extract_half_height must be a positive whole number of pixels (the box "
-            f"is 2 h + 1 pixels tall), got {wfss_extract_half_height!r}."
-        )
-    orders = [int(order) for order in np.atleast_1d(extract_orders)]
-    ids = None if source_ids is None else [int(i) for i in np.atleast_1d(source_ids)]
-    if contamination:
-        if segmentation_map is None or direct_image is None:
-            raise ValueError(
-                "WfssContamStep needs the direct image's segmentation map and the direct "
-                "image: give segmentation_map=<..._segm.fits> and direct_image=<..._cal.fits>."
-            )
-        segmentation_map = _existing_file(
-            segmentation_map,
-            "segmentation map",
-            "SourceCatalogStep writes it with save_results=True.",
-        )
-        direct_image = _existing_file(
-            direct_image, "direct image", "Give the direct image's _cal file."
-        )
+    contaminants = _contamination(
+        contamination, segmentation_map, direct_image, contamination_parameters
+    )
     if output_dir is not None:
         output_dir = writable_directory(output_dir, "x1d output")
-
-    steps = _steps()
-
-    def overrides(name):
-        if reference_files is None:
-            return {}
-        return step_overrides(steps[name], reference_files)
-
-    times = {}
-
-    def call(name, model, **parameters):
-        start = time.perf_counter()
-        result = steps[name].call(model, **overrides(name), **parameters)
-        times[name] = time.perf_counter() - start
-        return result
-
-    model = call("assign_wcs", rate, sip_approx=False)
-    model = call("flat_field", model)
-    model.meta.source_catalog = str(catalog_path)
-    background = call("bkg_subtract", model, wfss_mmag_extract=wfss_mmag_extract)
-    slits = call(
-        "extract_2d",
-        background,
-        source_ids=ids,
-        extract_orders=orders,
-        wfss_extract_half_height=int(wfss_extract_half_height),
-        wfss_mmag_extract=wfss_mmag_extract,
-    )
-    slits = call("srctype", slits)
-    if contamination:
-        slits.meta.segmentation_map = str(segmentation_map)
-        slits.meta.direct_image = str(direct_image)
-        slits = call(
-            "wfss_contam", slits, skip=False, **(contamination_parameters or {})
-        )
+    call = _StepCaller(reference_files)
+    background, slits = _background_and_slits(call, rate, catalog_path, extraction)
+    if contaminants is not None:
+        slits = _decontaminate(call, slits, contaminants)
     calibrated = call("photom", slits)
     x1d = call("extract_1d", calibrated)
-    x1d_path = None
-    if output_dir is not None:
-        name = Path(background.meta.filename or "wfss_rate.fits").name
-        stem = (
-            name[: -len("_rate.fits")]
-            if name.endswith("_rate.fits")
-            else Path(name).stem
-        )
-        x1d_path = output_dir / f"{stem}_x1d.fits"
-        x1d.save(x1d_path, overwrite=True)
-    return Spec2Run(background, slits, calibrated, x1d, x1d_path, times)
+    x1d_path = None if output_dir is None else _save_x1d(x1d, background, output_dir)
+    return Spec2Run(background, slits, calibrated, x1d, x1d_path, call.times)
 
 
 @dataclass(frozen=True)

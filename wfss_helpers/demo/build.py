@@ -2,8 +2,8 @@
 
 :func:`build_demo_dataset` writes
 
-1. the demo instrument's reference files (:mod:`wfss_helpers.demo.instrument`) and the
-   same grism as plain grismconf ``.conf`` files;
+1. the demo instrument's reference files and the same grism as plain grismconf
+   ``.conf`` files (:mod:`wfss_helpers.demo.calibration_files`);
 2. a seeded scene (:mod:`wfss_helpers.demo.scene`) rendered into a direct image and
    dithered WFSS exposures, written as ``_rate.fits`` files, and the ground truth
    (positions, F_lambda spectra, cosmic rays) in ``demo_truth.fits``;
@@ -31,6 +31,11 @@ from ..data_sources.crds import configure_offline_crds
 from ..data_sources.pipeline import calibrate_imaging, calibrate_wfss, capture_logs
 from . import instrument as inst
 from . import scene
+from .calibration_files import (
+    reference_files_for,
+    write_grismconf_files,
+    write_reference_files,
+)
 from .manifest import (
     DEMO_SEED,
     DEMO_VERSION,
@@ -79,8 +84,8 @@ def build_demo_dataset(directory, *, seed: int = DEMO_SEED) -> DemoDataset:
             "load_demo_dataset(rebuild=True) to regenerate the cached dataset)."
         )
     directory.mkdir(parents=True, exist_ok=True)
-    refs = inst.write_reference_files(directory / "reference_files", flat_seed=seed + 1)
-    confs = inst.write_grismconf_files(directory / "grismconf")
+    refs = write_reference_files(directory / "reference_files", flat_seed=seed + 1)
+    confs = write_grismconf_files(directory / "grismconf")
 
     direct_wcs = scene.imaging_wcs("direct", refs["distortion"])
     catalog = scene.make_catalog(direct_wcs, seed=seed)
@@ -134,7 +139,7 @@ def build_demo_dataset(directory, *, seed: int = DEMO_SEED) -> DemoDataset:
         for kind in ("grismr", "grismc"):
             calibrate_wfss(
                 directory / _RATE_FILES[kind],
-                inst.reference_files_for(scene.KINDS[kind], refs),
+                reference_files_for(scene.KINDS[kind], refs),
                 output=directory / _RATE_FILES[kind].replace("_rate", "_cal"),
             ).close()
     # The dataset may be moved or shared: the log names its folder, not the build path.

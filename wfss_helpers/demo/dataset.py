@@ -45,7 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import instrument as inst
+from .calibration_files import REFERENCE_FILE_NAMES
 from .manifest import (
     DEMO_SEED,
     DEMO_VERSION,
@@ -200,7 +200,7 @@ def _manifest_problem(manifest, seed) -> str | None:
     needed = [
         *FILES.values(),
         f"grismconf/{manifest['grismconf_file']}",
-        *(f"reference_files/{name}" for name in inst.REFERENCE_FILE_NAMES.values()),
+        *(f"reference_files/{name}" for name in REFERENCE_FILE_NAMES.values()),
     ]
     for name in needed:
         if name not in manifest["files"]:

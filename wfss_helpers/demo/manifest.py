@@ -22,6 +22,7 @@ from astropy.io import fits
 from astropy.table import Table
 
 from . import instrument as inst
+from .calibration_files import REFERENCE_FILE_NAMES, grismconf_file_name
 
 __all__ = [
     "DEMO_VERSION",
@@ -132,7 +133,7 @@ class DemoDataset:
 
     def grismconf_file_for(self, grism: str = "GRISMR") -> Path:
         """The plain grismconf ``.conf`` file of one demo grism."""
-        return self.grismconf_file.parent / inst.grismconf_file_name(grism)
+        return self.grismconf_file.parent / grismconf_file_name(grism)
 
     def cal_file_for(self, grism: str = "GRISMR") -> Path:
         """The calibrated exposure of one demo grism (``wfss_cal`` or ``grismc_cal``)."""
@@ -203,7 +204,7 @@ def dataset_from_directory(directory: Path, manifest: dict) -> DemoDataset:
     directory = Path(directory)
     refs = {
         key: directory / "reference_files" / name
-        for key, name in inst.REFERENCE_FILE_NAMES.items()
+        for key, name in REFERENCE_FILE_NAMES.items()
     }
     return DemoDataset(
         directory=directory,

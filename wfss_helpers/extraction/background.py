@@ -65,7 +65,7 @@ class SkyModel:
 
 
 def _good_pixels(data, dq):
-    from .box import bad_pixel_mask
+    from .aperture import bad_pixel_mask
 
     data = np.asarray(data, dtype=float)
     if data.ndim != 2:

@@ -21,7 +21,7 @@ import numpy as np
 from astropy import constants as const
 from astropy import units as u
 
-from ..checks.arguments import positive_number, wavelength_in_micron
+from ..checks.arguments import positive_number
 from ..geometry.sensitivity import FLAM_UNIT, SENSITIVITY_UNIT, sensitivity_curve
 
 __all__ = [
@@ -121,7 +121,7 @@ def relresponse_from_sensitivity(wavelength, sensitivity, photmjsr, pixel_area_s
 
 def _check_extraction(extraction, config):
     """Check the arguments of the calibration; return the configuration to use."""
-    from .box import BoxExtraction
+    from .results import BoxExtraction
     from ..geometry.trace import GrismTrace
     from ..geometry.configuration import (
         _is_grism_config,
@@ -164,7 +164,7 @@ def flambda_arrays(extraction, config=None, *, min_relative_sensitivity=1e-2):
 
     Parameters
     ----------
-    extraction : `~wfss_helpers.extraction.box.BoxExtraction`
+    extraction : `~wfss_helpers.extraction.results.BoxExtraction`
     config : grismconf.Config or `~wfss_helpers.geometry.trace.GrismTrace`, optional
         Provides the sensitivity; default the configuration of the extraction.
     min_relative_sensitivity : float, optional
@@ -213,7 +213,7 @@ def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
 
     Parameters
     ----------
-    extraction : `~wfss_helpers.extraction.box.BoxExtraction`
+    extraction : `~wfss_helpers.extraction.results.BoxExtraction`
     config : grismconf.Config or `~wfss_helpers.geometry.trace.GrismTrace`, optional
         Provides the sensitivity of the extracted order; default the configuration the
         extraction was made with.
@@ -227,7 +227,7 @@ def flux_calibrate(extraction, config=None, *, min_relative_sensitivity=1e-2):
         F_lambda in erg/s/cm²/Å on the (increasing) wavelength axis, with a
         `~astropy.nddata.StdDevUncertainty` and a boolean ``mask`` (True = not usable).
         Its ``meta`` carries what the extraction found, in the same (wavelength)
-        order: ``flags`` (the :class:`~wfss_helpers.extraction.box.ExtractionFlag`
+        order: ``flags`` (the :class:`~wfss_helpers.extraction.results.ExtractionFlag`
         bitmask), ``contaminated`` (True where another order of the source or of a
         neighbour falls in the aperture: those values are not masked, but hold that
         light too), and ``centring_offset``, ``contaminants`` and ``rate_err_source``;

@@ -32,19 +32,10 @@ import numpy as np
 from astropy import units as u
 
 from ..checks.arguments import positive_number
-from .box import (
-    RATE_UNIT,
-    BackgroundEstimate,
-    BoxExtraction,
-    ExtractionFlag,
-    _arrays,
-    _background_level,
-    _check_grism,
-    _contamination_cut,
-    _contamination_model,
-    aperture_weights,
-    bad_pixel_mask,
-)
+from .aperture import aperture_weights, bad_pixel_mask
+from .contamination import _contamination_cut, _contamination_model
+from .inputs import _arrays, _background_level, _check_grism
+from .results import RATE_UNIT, BackgroundEstimate, BoxExtraction, ExtractionFlag
 
 __all__ = ["OptimalExtraction", "optimal_extract", "profile_aperture_fraction"]
 
@@ -68,8 +59,8 @@ MAX_EXPOSURE_SKY = 0.5
 @dataclass(frozen=True)
 class OptimalExtraction(BoxExtraction):
     """An optimally extracted spectrum: a
-    :class:`~wfss_helpers.extraction.box.BoxExtraction` whose ``rate`` is the whole light
-    of each entry (no aperture correction needed).
+    :class:`~wfss_helpers.extraction.results.BoxExtraction` whose ``rate`` is the whole
+    light of each entry (no aperture correction needed).
 
     ``half_height`` is the half-height of the window the sums run over. Everything
     that reads a box extraction (``flux_calibrate``, the plots) reads this one.
@@ -180,7 +171,7 @@ def profile_aperture_fraction(profile, trace, half_height=4.0, *, shape=(2048, 2
 
     Parameters
     ----------
-    profile : numpy.ndarray or `~wfss_helpers.field.forward_model.DispersedSource`
+    profile : numpy.ndarray or `~wfss_helpers.field.dispersed_source.DispersedSource`
         The source's own model in this order (full frame, any flux unit).
     trace : `~wfss_helpers.geometry.trace.GrismTrace`
     half_height : float, optional
@@ -314,7 +305,7 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
         The exposure (``data``, ``err``, ``dq``), with its sky subtracted (or give
         ``background``). ERR gives the variance: it must be present.
     trace : `~wfss_helpers.geometry.trace.GrismTrace`
-    profile : numpy.ndarray or `~wfss_helpers.field.forward_model.DispersedSource`
+    profile : numpy.ndarray or `~wfss_helpers.field.dispersed_source.DispersedSource`
         The source's own model in this order (full frame): in each entry along the
         dispersion it sets the profile ``P`` (normalised to its total in that entry).
     contamination : array_like, optional
@@ -362,20 +353,8 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
     _check_trace(trace)
     data, err, dq, exposure = _arrays(wfss)
     data = np.asarray(data)  # converted to float64 only inside the window
-    if err is None:
-        raise ValueError(
-            "Optimal extraction weights each pixel by 1/ERR**2: the exposure has no "
-            "ERR array. Pass {'data': ..., 'err': ..., 'dq': ...} with the ERR array."
-        )
-    half_height = positive_number(half_height, "half_height")
     n_cross = data.shape[0] if trace.dispersion_axis == "x" else data.shape[1]
-    if 2 * half_height + 1 > n_cross:
-        raise ValueError(
-            f"half_height={half_height:g} px makes a window {2 * half_height + 1:g} px "
-            f"tall, taller than the detector ({n_cross} px across the dispersion): "
-            "every entry would be flagged off the detector. The window only needs to "
-            "hold the source's profile: use half_height=12 (the default)."
-        )
+    half_height = _checked_window(err, half_height, n_cross)
     level = _background_level(background)
     limit = positive_number(contamination_limit, "contamination_limit")
     _check_grism(trace, exposure)
@@ -383,6 +362,53 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
     bbox, pixels, across, t, centre = _window(trace, half_height, data.shape)
     prof, totals = _profile_cut(profile, bbox, trace, data.shape)
     _check_profile_light(prof, trace, half_height)
+    sci, var, bad, prof, con = _weighted_cutout(
+        data, err, dq, bbox, level, contamination, prof, trace
+    )
+    sums = _horne_sums(sci, var, bad, con, prof, totals, across, centre, half_height)
+    _check_profile_centre(sums.p, across, centre, ~sums.entry_bad, trace)
+    _check_window_fraction(sums.window_total, ~sums.entry_bad, trace, half_height)
+    if _check_sky:
+        _check_exposure_sky(data, err, level)
+    rate, rate_err, flags, contam_rate = _flag_optimal(
+        sums, con, pixels, centre, half_height, n_cross, limit
+    )
+    return OptimalExtraction(
+        order=trace.order, x0=trace.x0, y0=trace.y0, pixel=pixels, t=t,
+        trace_centre=centre, wavelength=trace.wavelength(t),
+        dispersion=trace.angstrom_per_pixel(t) * u.pix, rate=rate * RATE_UNIT,
+        rate_err=rate_err * RATE_UNIT, n_pixels=np.sum(sums.inside, axis=0),
+        mask=sums.entry_bad, background=BackgroundEstimate.known(level), bbox=bbox,
+        half_height=half_height, dispersion_axis=trace.dispersion_axis, trace=trace,
+        flags=flags, contamination=contam_rate, coverage=sums.coverage,
+        aperture_fraction=_box_fraction(box_half_height, across, centre, prof, totals),
+    )
+
+
+# The steps of optimal_extract, in the order it takes them.
+
+
+def _checked_window(err, half_height, n_cross):
+    """The window's half-height, checked; ERR must be there to weight the pixels."""
+    if err is None:
+        raise ValueError(
+            "Optimal extraction weights each pixel by 1/ERR**2: the exposure has no "
+            "ERR array. Pass {'data': ..., 'err': ..., 'dq': ...} with the ERR array."
+        )
+    half_height = positive_number(half_height, "half_height")
+    if 2 * half_height + 1 > n_cross:
+        raise ValueError(
+            f"half_height={half_height:g} px makes a window {2 * half_height + 1:g} px "
+            f"tall, taller than the detector ({n_cross} px across the dispersion): "
+            "every entry would be flagged off the detector. The window only needs to "
+            "hold the source's profile: use half_height=12 (the default)."
+        )
+    return half_height
+
+
+def _weighted_cutout(data, err, dq, bbox, level, contamination, prof, trace):
+    """The window's pixels minus ``level``, their variance, bad pixels, profile and
+    contamination model (transposed for GRISMC: axis 1 along the dispersion)."""
     sl = bbox.slices
     cut_err = np.asarray(err[sl], dtype=float)
     cut_dq = None if dq is None else np.asarray(dq[sl])
@@ -401,6 +427,30 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
     if trace.dispersion_axis == "y":
         sci, var, bad, prof = sci.T, var.T, bad.T, prof.T
         con = None if con is None else con.T
+    return sci, var, bad, prof, con
+
+
+@dataclass(frozen=True)
+class _HorneSums:
+    """Horne's sums per entry: ``inside`` (the window, 1), the normalised profile
+    ``p``, the usable pixels ``good`` and inverse variances ``inv``, ``den = sum(P**2 /
+    V)``, the unmasked ``rate``/``rate_err``, the profile on usable pixels
+    (``coverage``) and in the window, and the entries that cannot be measured."""
+
+    inside: np.ndarray
+    p: np.ndarray
+    good: np.ndarray
+    inv: np.ndarray
+    den: np.ndarray
+    rate: np.ndarray
+    rate_err: np.ndarray
+    coverage: np.ndarray
+    window_total: np.ndarray
+    entry_bad: np.ndarray
+
+
+def _horne_sums(sci, var, bad, con, prof, totals, across, centre, half_height):
+    """Horne's weighted sums over the window (eqs. 8-9), and the entries they miss."""
     # The window is made of whole pixels: every pixel it touches counts in full. (A
     # pixel counted for a fraction would enter the sums with a fraction of its profile
     # but all of its light, and bias the rate high.)
@@ -417,51 +467,37 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
         window_total = np.sum(p, axis=0)
     entry_bad = ~(coverage >= MIN_PROFILE_COVERAGE * window_total) | ~(totals > 0)
     entry_bad |= ~np.isfinite(rate)
-    _check_profile_centre(p, across, centre, ~entry_bad, trace)
-    _check_window_fraction(window_total, ~entry_bad, trace, half_height)
-    if _check_sky:
-        _check_exposure_sky(data, err, level)
-    n_cross = data.shape[0] if trace.dispersion_axis == "x" else data.shape[1]
+    return _HorneSums(
+        inside, p, good, inv, den, rate, rate_err, coverage, window_total, entry_bad
+    )
+
+
+def _flag_optimal(sums, con, pixels, centre, half_height, n_cross, limit):
+    """The masked rate and uncertainty, the flags and the contamination model's rate."""
+    entry_bad = sums.entry_bad
     off = (centre - half_height < -0.5) | (centre + half_height > n_cross - 0.5)
-    rate = np.where(entry_bad, np.nan, rate)
-    rate_err = np.where(entry_bad, np.nan, rate_err)
+    rate = np.where(entry_bad, np.nan, sums.rate)
+    rate_err = np.where(entry_bad, np.nan, sums.rate_err)
     flags = np.zeros(pixels.shape, dtype=np.uint16)
     flags[entry_bad] |= np.uint16(ExtractionFlag.BAD_PIXEL)
     flags[off] |= np.uint16(ExtractionFlag.OFF_DETECTOR)
     contam_rate = None
     if con is not None:
         with np.errstate(invalid="ignore", divide="ignore"):
-            contam_rate = np.sum(p * np.where(good, con, 0.0) * inv, axis=0) / den
+            weighted = sums.p * np.where(sums.good, con, 0.0) * sums.inv
+            contam_rate = np.sum(weighted, axis=0) / sums.den
             contam_rate = np.where(entry_bad, np.nan, contam_rate)
             strong = contam_rate > limit * np.abs(rate)
         flags[strong] |= np.uint16(ExtractionFlag.MODELLED_CONTAMINATION)
         contam_rate = contam_rate * RATE_UNIT
-    fraction = None
-    if box_half_height is not None:
-        box = aperture_weights(across, centre, positive_number(box_half_height,
-                                                              "box_half_height"))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            fraction = np.sum(box * prof, axis=0) / totals
-    return OptimalExtraction(
-        order=trace.order,
-        x0=trace.x0,
-        y0=trace.y0,
-        pixel=pixels,
-        t=t,
-        trace_centre=centre,
-        wavelength=trace.wavelength(t),
-        dispersion=trace.angstrom_per_pixel(t) * u.pix,
-        rate=rate * RATE_UNIT,
-        rate_err=rate_err * RATE_UNIT,
-        n_pixels=np.sum(inside, axis=0),
-        mask=entry_bad,
-        background=BackgroundEstimate.known(level),
-        bbox=bbox,
-        half_height=half_height,
-        dispersion_axis=trace.dispersion_axis,
-        trace=trace,
-        flags=flags,
-        contamination=contam_rate,
-        coverage=coverage,
-        aperture_fraction=fraction,
-    )
+    return rate, rate_err, flags, contam_rate
+
+
+def _box_fraction(box_half_height, across, centre, prof, totals):
+    """The aperture correction of a box of ``box_half_height`` (None if not asked)."""
+    if box_half_height is None:
+        return None
+    box = aperture_weights(across, centre, positive_number(box_half_height,
+                                                          "box_half_height"))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.sum(box * prof, axis=0) / totals

@@ -2,21 +2,23 @@
 calibrated.
 
 :func:`extract_field` runs, for each source and order of a
-:class:`~wfss_helpers.field.forward_model.FieldModel`, the two extractions of notebook 6 with
-the model of everything else subtracted:
+:class:`~wfss_helpers.field.field_model.FieldModel`, the two extractions of notebook 6
+with the model of everything else subtracted:
 
-* a **box** of ``±half_height`` pixels (:func:`~wfss_helpers.extraction.box.box_extract`),
-  divided by the fraction of the model profile inside the box (the aperture
-  correction, :func:`~wfss_helpers.extraction.optimal.profile_aperture_fraction`), so it
-  is the source's whole light;
+* a **box** of ``±half_height`` pixels
+  (:func:`~wfss_helpers.extraction.box.box_extract`), divided by the fraction of the
+  model profile inside the box (the aperture correction,
+  :func:`~wfss_helpers.extraction.optimal.profile_aperture_fraction`), so it is the
+  source's whole light;
 * an **optimal** extraction (:func:`~wfss_helpers.extraction.optimal.optimal_extract`)
   with the model profile,
 
-flux-calibrates both (:func:`~wfss_helpers.extraction.flux_calibration.flux_calibrate`), and
-returns them as :class:`~wfss_helpers.field.spectra_file.SourceSpectrum` records, ready for
-:func:`~wfss_helpers.field.spectra_file.write_spectra`. Nothing is dropped silently: an order
-that cannot be extracted is listed in ``skipped`` with the reason, and the warnings of
-each extraction are kept with it.
+flux-calibrates both
+(:func:`~wfss_helpers.extraction.flux_calibration.flux_calibrate`), and returns them
+as :class:`~wfss_helpers.field.spectra_file.SourceSpectrum` records, ready for
+:func:`~wfss_helpers.field.spectra_file.write_spectra`. Nothing is dropped silently:
+an order that cannot be extracted is listed in ``skipped`` with the reason, and the
+warnings of each extraction are kept with it.
 
 The contamination image of one source is the field model minus that source's order. It
 is made by subtracting the source's small model stamp from the field model in place
@@ -33,17 +35,15 @@ from astropy import units as u
 from astropy.table import Table
 
 from ..checks.arguments import positive_number
-from ..extraction.box import MIN_HALF_HEIGHT, box_extract
-from ..extraction.flux_calibration import flux_calibrate
-from .forward_model import (
-    FieldModel,
-    _check_instance,
+from ..extraction import box_extract, flux_calibrate, optimal_extract
+from ..extraction.aperture import MIN_HALF_HEIGHT
+from ._arguments import _check_instance, _model_orders
+from ._exposure_checks import (
     _check_model_matches,
     _exposure_arrays,
-    _model_orders,
     _warn_unsubtracted_sky,
 )
-from ..extraction.optimal import optimal_extract
+from .field_model import FieldModel
 from .spectra_file import SourceSpectrum, _order_text
 
 __all__ = ["FieldExtraction", "extract_field"]
@@ -113,11 +113,13 @@ def extract_field(field_model, wfss, *, grism=None, orders=None, methods=METHODS
 
     Parameters
     ----------
-    field_model : `~wfss_helpers.field.forward_model.FieldModel`
+    field_model : `~wfss_helpers.field.field_model.FieldModel`
         The (refined) model of this exposure.
-    wfss : dict, path or model
+    wfss : dict, path, model or `~wfss_helpers.exposure.WFSSExposure`
         The exposure with its sky subtracted: a dict with ``data``, ``err`` (and
-        ``dq``) arrays, or a data model whose sky is already removed.
+        ``dq``) arrays, a data model whose sky is already removed, or an exposure
+        (e.g. ``WFSSExposure.open(path).with_data(clean)``). A path or a model is
+        opened once, and that one exposure serves every extraction.
     grism : str, optional
         Recorded in each spectrum; default the exposure's ``PUPIL`` (or the model's
         configuration for a dict).
@@ -152,10 +154,52 @@ def extract_field(field_model, wfss, *, grism=None, orders=None, methods=METHODS
         If the data far from every modelled trace are not about 0: the sky seems not
         subtracted, and every spectrum would hold it.
     """
-    from ..geometry.configuration import ExposureMismatchError, configuration_origin
-
     _check_instance(field_model, FieldModel, "field_model",
                     "model the field first with model_field(sources, wfss, config)")
+    methods, half_height, window = _extraction_settings(field_model, methods,
+                                                        half_height, window)
+    arrays, data, err, exposure = _exposure_arrays(
+        wfss, field_model, what="The optimal extraction",
+        need_err="optimal" in methods,
+    )
+    grism = _recorded_grism(grism, field_model.config, exposure)
+    contamination = field_model.image()
+    if err is not None:
+        level = _warn_unsubtracted_sky(
+            data, err, contamination, "Every spectrum would hold it",
+            "and pass the subtracted arrays", stacklevel=2,
+        )
+        _check_model_matches(data, err, contamination, level)
+    wanted = _wanted_orders(field_model, orders)
+    positions = {int(r["id"]): (r["ra"], r["dec"]) for r in field_model.sources}
+    spectra, skipped, messages, extractions = [], [], {}, {}
+    for (source_id, order), piece in field_model.dispersed.items():
+        if wanted is not None and order not in wanted:
+            continue
+        piece.add_to(contamination, scale=-1.0)  # everything but this order
+        try:
+            for method in methods:
+                key = (source_id, order, method)
+                done = _extract_recorded(arrays, piece, contamination, method,
+                                         half_height, window)
+                if isinstance(done, str):  # the reason it could not be extracted
+                    skipped.append((source_id, order, method, done))
+                    continue
+                extractions[key], spectrum, messages[key] = done
+                ra, dec = positions[source_id]
+                spectra.append(SourceSpectrum(
+                    spectrum, source_id, ra * u.deg, dec * u.deg, grism, order, method,
+                ))
+        finally:
+            piece.add_to(contamination, scale=1.0)
+    table = Table(rows=skipped or None,
+                  names=("source_id", "order", "method", "reason"),
+                  dtype=(int, str, str, str))
+    return FieldExtraction(spectra, table, messages, extractions, str(grism).upper())
+
+
+def _extraction_settings(field_model, methods, half_height, window):
+    """The methods, the box's half-height and the optimal window, checked."""
     methods = _methods(methods)
     half_height = positive_number(half_height, "half_height")
     window = positive_number(window, "window")
@@ -174,11 +218,14 @@ def extract_field(field_model, wfss, *, grism=None, orders=None, methods=METHODS
             "every entry would be flagged off the detector. It only needs to hold the"
             " source's profile: use window=12 (the default)."
         )
-    arrays, data, err, exposure = _exposure_arrays(
-        wfss, field_model, what="The optimal extraction",
-        need_err="optimal" in methods,
-    )
-    recorded = configuration_origin(field_model.config).pupil
+    return methods, half_height, window
+
+
+def _recorded_grism(grism, config, exposure):
+    """The grism the spectra are labelled with, checked against the model and data."""
+    from ..geometry.configuration import ExposureMismatchError, configuration_origin
+
+    recorded = configuration_origin(config).pupil
     if grism is None:
         grism = exposure[1] if exposure is not None and exposure[1] else recorded
         grism = grism or "GRISMR"
@@ -194,54 +241,35 @@ def extract_field(field_model, wfss, *, grism=None, orders=None, methods=METHODS
                 "spectrum would be labelled with the wrong grism. Leave grism=None "
                 "(it is read from the exposure) or give the exposure's grism."
             )
-    contamination = field_model.image()
-    if err is not None:
-        level = _warn_unsubtracted_sky(
-            data, err, contamination, "Every spectrum would hold it",
-            "and pass the subtracted arrays", stacklevel=2,
+    return grism
+
+
+def _wanted_orders(field_model, orders):
+    """The orders to extract, checked against the model (None: every modelled one)."""
+    if orders is None:
+        return None
+    wanted = set(_model_orders(field_model.config, orders))
+    missing = wanted - set(field_model.orders)
+    if missing:
+        raise ValueError(
+            f"Order(s) {', '.join(sorted(missing))} are not modelled (the model "
+            f"has orders {', '.join(field_model.orders)}): there is nothing to "
+            "extract in them. Model them (model_field(..., orders=...)) or leave "
+            "orders=None."
         )
-        _check_model_matches(data, err, contamination, level)
-    wanted = None
-    if orders is not None:
-        wanted = set(_model_orders(field_model.config, orders))
-        missing = wanted - set(field_model.orders)
-        if missing:
-            raise ValueError(
-                f"Order(s) {', '.join(sorted(missing))} are not modelled (the model "
-                f"has orders {', '.join(field_model.orders)}): there is nothing to "
-                "extract in them. Model them (model_field(..., orders=...)) or leave "
-                "orders=None."
-            )
-    positions = {int(r["id"]): (r["ra"], r["dec"]) for r in field_model.sources}
-    spectra, skipped, messages, extractions = [], [], {}, {}
-    for (source_id, order), piece in field_model.dispersed.items():
-        if wanted is not None and order not in wanted:
-            continue
-        piece.add_to(contamination, scale=-1.0)  # everything but this order
+    return wanted
+
+
+def _extract_recorded(arrays, piece, contamination, method, half_height, window):
+    """One extraction, its spectrum and its warnings; or why it was not possible."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         try:
-            for method in methods:
-                key = (source_id, order, method)
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    try:
-                        result = _extract(arrays, piece, contamination, method,
-                                          half_height, window)
-                    except ValueError as err_:
-                        skipped.append((source_id, order, method, str(err_)))
-                        continue
-                messages[key] = [str(w.message) for w in caught]
-                extractions[key] = result[0]
-                ra, dec = positions[source_id]
-                spectra.append(SourceSpectrum(
-                    result[1], source_id, ra * u.deg, dec * u.deg, grism, order,
-                    method,
-                ))
-        finally:
-            piece.add_to(contamination, scale=1.0)
-    table = Table(rows=skipped or None,
-                  names=("source_id", "order", "method", "reason"),
-                  dtype=(int, str, str, str))
-    return FieldExtraction(spectra, table, messages, extractions, str(grism).upper())
+            result = _extract(arrays, piece, contamination, method, half_height,
+                              window)
+        except ValueError as error:
+            return str(error)
+    return result[0], result[1], [str(w.message) for w in caught]
 
 
 def _methods(methods):

@@ -2,8 +2,9 @@
 
 A WFSS field gives many spectra: every source, both grisms (GRISMR, GRISMC), every
 order that reaches the detector. :func:`write_spectra` puts them all in **one**
-multi-extension FITS file, :func:`summary_table` makes a one-row-per-spectrum table to
-write as ECSV, and the file is read back with specutils itself::
+multi-extension FITS file,
+:func:`~wfss_helpers.field.spectra_summary.summary_table` makes a one-row-per-spectrum
+table to write as ECSV, and the file is read back with specutils itself::
 
     import wfss_helpers.field.spectra_file  # registers the format with specutils
     from specutils import SpectrumList
@@ -88,7 +89,7 @@ import numpy as np
 from astropy import units as u
 from astropy.io import fits
 from astropy.nddata import StdDevUncertainty
-from astropy.table import Column, QTable, Table
+from astropy.table import QTable, Table
 from specutils import Spectrum, SpectrumList
 from specutils.io.parsing_utils import read_fileobj_or_hdulist
 from specutils.io.registers import custom_writer, data_loader
@@ -104,7 +105,6 @@ __all__ = [
     "SourceSpectrum",
     "write_spectra",
     "read_spectra",
-    "summary_table",
 ]
 
 #: Name of the format in the specutils (astropy) I/O registry.
@@ -174,7 +174,8 @@ def _flam_array(value, name, n):
     if not isinstance(value, u.Quantity):
         raise TypeError(
             f"{name} must be an astropy Quantity in F_lambda (erg/s/cm²/Å), got "
-            f"{type(value).__name__}. Multiply by wfss_helpers.field.spectra_file.FLAM_UNIT "
+            f"{type(value).__name__}. Multiply by "
+            "wfss_helpers.field.spectra_file.FLAM_UNIT "
             "if the numbers are already in erg/s/cm²/Å."
         )
     if value.unit.physical_type != FLAM_UNIT.physical_type:
@@ -206,9 +207,9 @@ def _flags_array(meta, n):
     if "flags" not in meta:
         raise ValueError(
             "spectrum.meta has no 'flags': the per-entry bitmask (ExtractionFlag) that "
-            "wfss_helpers.extraction.flux_calibration.flux_calibrate puts there. If nothing was "
-            "flagged, set spectrum.meta['flags'] = np.zeros(len(spectrum.flux), "
-            "dtype=np.uint16)."
+            "wfss_helpers.extraction.flux_calibration.flux_calibrate puts there. If "
+            "nothing was flagged, set spectrum.meta['flags'] = "
+            "np.zeros(len(spectrum.flux), dtype=np.uint16)."
         )
     flags = _entry_array(meta["flags"], "spectrum.meta['flags']", n)
     if flags.dtype.kind not in "iu":
@@ -224,7 +225,7 @@ def _flags_array(meta, n):
 
 def _contaminated_array(meta, flags, n):
     if meta.get("contaminated") is None:
-        from ..extraction.box import ExtractionFlag
+        from ..extraction import ExtractionFlag
 
         return (flags.astype(np.int64) & int(ExtractionFlag.contamination())) != 0
     contaminated = _entry_array(
@@ -245,7 +246,8 @@ class SourceSpectrum:
     Parameters
     ----------
     spectrum : `~specutils.Spectrum`
-        As returned by :func:`wfss_helpers.extraction.flux_calibration.flux_calibrate`: 1-D flux in
+        As returned by
+        :func:`wfss_helpers.extraction.flux_calibration.flux_calibrate`: 1-D flux in
         F_lambda, a wavelength spectral axis, an uncertainty, optionally a boolean
         ``mask`` (None = all usable), and ``meta`` with ``flags`` (integer bitmask,
         required), and optionally ``contaminated`` (bool; derived from ``flags`` if
@@ -565,7 +567,9 @@ def write_spectra(path, spectra, *, overwrite=False):
     primary.header["WFSSFMT"] = (FORMAT, "specutils format name (wfss_helpers)")
     primary.header["WFSSFVER"] = (FORMAT_VERSION, "version of the file layout")
     primary.header["NSPEC"] = (len(records), "number of SPECTRUM extensions")
-    primary.header["ORIGIN"] = ("wfss_helpers.field.spectra_file", "software that wrote this")
+    primary.header["ORIGIN"] = (
+        "wfss_helpers.field.spectra_file", "software that wrote this"
+    )
     hdulist = fits.HDUList(
         [primary] + [_spectrum_hdu(record, i + 1) for i, record in enumerate(records)]
     )
@@ -744,109 +748,3 @@ def read_spectra(path):
     if not Path(path).is_file():
         raise FileNotFoundError(f"{path} does not exist (or is not a file).")
     return SpectrumList.read(path, format=FORMAT)
-
-
-# --------------------------------------------------------------------------- summary
-
-_SUMMARY = {
-    "source_id": (None, "source identifier"),
-    "ra": (u.deg, "right ascension (ICRS)"),
-    "dec": (u.deg, "declination (ICRS)"),
-    "grism": (None, "NIRCam grism"),
-    "order": (None, "spectral order"),
-    "method": (None, "extraction method"),
-    "n_entries": (None, "entries along the dispersion"),
-    "n_valid": (None, "entries not masked, with finite flux and uncertainty"),
-    "n_masked": (None, "entries masked (not usable)"),
-    "n_flagged": (None, "entries with any flag bit set"),
-    "wavelength_min": (WAVELENGTH_UNIT, "shortest valid wavelength"),
-    "wavelength_max": (WAVELENGTH_UNIT, "longest valid wavelength"),
-    "median_flux": (FLAM_UNIT, "median F_lambda of the valid entries"),
-    "median_snr": (None, "median flux / uncertainty of the valid entries"),
-    "contaminated_fraction": (None, "fraction of valid entries flagged contaminated"),
-    "contamination_fraction": (
-        None,
-        "sum(contamination) / sum(flux + contamination) over valid entries: the share "
-        "of the light in the aperture that was modelled as other sources' (NaN if not "
-        "modelled)",
-    ),
-}
-
-
-def _summary_row(record):
-    columns = record.columns()
-    flux = columns["flux"].to_value(FLAM_UNIT)
-    error = columns["uncertainty"].to_value(FLAM_UNIT)
-    wavelength = columns["wavelength"].to_value(WAVELENGTH_UNIT)
-    contamination = columns["contamination"].to_value(FLAM_UNIT)
-    valid = ~columns["mask"] & np.isfinite(flux) & np.isfinite(error)
-    n_valid = int(valid.sum())
-    nan = float("nan")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        snr = flux[valid] / error[valid]
-    snr = snr[np.isfinite(snr)]
-    fraction = nan
-    if columns["contamination_modelled"] and n_valid:
-        total = np.nansum(flux[valid] + contamination[valid])
-        if total != 0:
-            fraction = float(np.nansum(contamination[valid]) / total)
-    return {
-        "source_id": record.source_id,
-        "ra": record.ra.to_value(u.deg),
-        "dec": record.dec.to_value(u.deg),
-        "grism": record.grism,
-        "order": record.order,
-        "method": record.method,
-        "n_entries": flux.size,
-        "n_valid": n_valid,
-        "n_masked": int(columns["mask"].sum()),
-        "n_flagged": int(np.count_nonzero(columns["flags"])),
-        "wavelength_min": float(wavelength[valid].min()) if n_valid else nan,
-        "wavelength_max": float(wavelength[valid].max()) if n_valid else nan,
-        "median_flux": float(np.median(flux[valid])) if n_valid else nan,
-        "median_snr": float(np.median(snr)) if snr.size else nan,
-        "contaminated_fraction": (
-            float(columns["contaminated"][valid].mean()) if n_valid else nan
-        ),
-        "contamination_fraction": fraction,
-    }
-
-
-def summary_table(spectra):
-    """One row per spectrum: identifiers, wavelength range, S/N and contamination.
-
-    Write it next to the spectra file with
-    ``table.write("field_spectra.ecsv", format="ascii.ecsv")``: ECSV keeps the units
-    and the column descriptions, and ``Table.read`` gives them back.
-
-    Parameters
-    ----------
-    spectra : list of `SourceSpectrum`, dict or `~specutils.Spectrum`
-        As for :func:`write_spectra`; a `~specutils.SpectrumList` read from a spectra
-        file works too.
-
-    Returns
-    -------
-    `~astropy.table.Table`
-        Columns ``source_id``, ``ra``, ``dec`` (deg), ``grism``, ``order``, ``method``,
-        ``n_entries``, ``n_valid`` (not masked, finite flux and uncertainty),
-        ``n_masked``, ``n_flagged`` (any flag bit), ``wavelength_min``/``_max``
-        (micron, valid entries), ``median_flux`` (erg/s/cm²/Å), ``median_snr``,
-        ``contaminated_fraction`` (of valid entries) and ``contamination_fraction``
-        (``sum(contamination) / sum(flux + contamination)`` over valid entries, NaN if
-        no contamination was modelled). Each column has a ``description``.
-
-    Raises
-    ------
-    ValueError, TypeError
-        As :func:`write_spectra`.
-    """
-    rows = [_summary_row(record) for record in _records(spectra)]
-    table = Table()
-    for name, (unit, description) in _SUMMARY.items():
-        values = [row[name] for row in rows]
-        table[name] = Column(values, unit=unit, description=description)
-    table.meta["comments"] = [
-        f"One row per spectrum of a {FORMAT} file (wfss_helpers.field.spectra_file)."
-    ]
-    return table

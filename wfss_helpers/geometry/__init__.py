@@ -4,8 +4,8 @@ at which wavelength.
 * :mod:`~wfss_helpers.geometry.configuration` - loading a grism configuration (from a
   calibrated WFSS file or a ``.conf``), what filter and grism it is for, whether an
   exposure matches it;
-* :mod:`~wfss_helpers.geometry.trace` - :class:`~wfss_helpers.geometry.trace.GrismTrace`,
-  one source's order: dispersion axis and direction, DISPX/DISPY/DISPL, their inverses,
+* :mod:`~wfss_helpers.geometry.trace` - :class:`~.trace.GrismTrace`, one source's
+  order: dispersion axis and direction, DISPX/DISPY/DISPL, their inverses,
   bounding boxes, wavelength maps;
 * :mod:`~wfss_helpers.geometry.inverse` - exact inverses of the trace polynomials;
 * :mod:`~wfss_helpers.geometry.trace_functions` - the same as plain functions of

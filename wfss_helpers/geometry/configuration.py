@@ -355,11 +355,13 @@ def load_grism_config(path):
 
     Parameters
     ----------
-    path : str or pathlib.Path
+    path : str, pathlib.Path or `~wfss_helpers.exposure.WFSSExposure`
         Either a WFSS exposure that went through AssignWcs and Photom (its gWCS holds the
         trace polynomials, its ``R_PHOTOM`` names the sensitivity reference file), or a
         grismconf ``.conf`` text file (with its sensitivity tables beside it). A
-        ``grismconf.Config`` is returned as it is.
+        ``grismconf.Config`` is returned as it is, and a
+        :class:`~wfss_helpers.exposure.WFSSExposure` gives its own configuration
+        (loaded once, when first asked for).
 
     Returns
     -------
@@ -390,82 +392,118 @@ def load_grism_config(path):
     ``$CRDS_PATH/references/jwst/nircam``) and runs grismconf where it is, so no download
     happens when a local copy exists.
     """
-    import grismconf
-
-    from .reference_files import local_reference_file
-    from ..checks.files import check_processing
-
     if _is_grism_config(path):
         return path  # already a configuration: nothing to read
+    if hasattr(path, "_as_datamodel") and hasattr(path, "config"):
+        return path.config  # a WFSSExposure: its configuration, loaded once
+    path = _configuration_path(path)
+    workdir = Path.cwd()
+    header = origin = None
+    if _starts_as_fits(path):
+        header, workdir, origin = _wfss_configuration_inputs(path)
+    else:
+        _check_conf_file(path)
+    config = _read_grismconf(path, workdir, header)
+    if origin is None:
+        origin = _origin_from_conf(config)
+    config.wfss_helpers_origin = origin
+    return config
+
+
+def _configuration_path(path) -> Path:
+    """The resolved path of an existing file, or a TypeError / FileNotFoundError."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
-            f"load_grism_config() takes the path of a processed WFSS file or a .conf file, got "
-            f"{type(path).__name__} {path!r}."
+            "load_grism_config() takes the path of a processed WFSS file or a .conf "
+            f"file, got {type(path).__name__} {path!r}."
         )
     path = Path(path).expanduser().resolve()
     if not path.is_file():
         raise FileNotFoundError(f"No grism configuration or WFSS file at {path}.")
-    workdir = Path.cwd()
+    return path
+
+
+def _starts_as_fits(path) -> bool:
+    """True if the file begins with a FITS header card."""
     with open(path, "rb") as fh:
-        is_fits = fh.read(9) == b"SIMPLE  ="
-    origin = None
-    if is_fits:
-        header = check_processing(path, wfss=True, steps=("assign_wcs", "photom"))
-        photom_name = header["R_PHOTOM"]
-        found = local_reference_file(photom_name, also_in=(path.parent, Path.cwd()))
-        if found is None:
-            raise FileNotFoundError(
-                f"The sensitivity reference file {photom_name!r} named in {path.name} "
-                "is not on this machine (looked beside the file, in the working "
-                "directory and in $CRDS_PATH/references/jwst/nircam). Re-run the "
-                "Photom step with CRDS online so that CRDS downloads it, or copy it "
-                "beside the WFSS file."
-            )
-        problem = _fits_problem(found)
-        if problem is not None:
-            raise InvalidInputFileError(
-                f"The sensitivity reference file {photom_name!r} named in {path.name}, "
-                f"found at {found}, cannot be read: {problem}. Copy a good one there, "
-                "or delete it and re-run the Photom step with CRDS online so that CRDS "
-                "downloads it again."
-            )
-        # grismconf opens the name minus "crds://": an absolute path from anywhere, a
-        # bare file name from the working directory, so run it where the file is.
-        absolute = Path(str(photom_name).removeprefix("crds://")).is_absolute()
-        workdir = Path.cwd() if absolute else found.parent
-        filter_, pupil = _check_wfss_references(path, header, found)
-        origin = ConfigurationOrigin(filter_, pupil, str(path))
-    else:
-        try:
-            text = path.read_text()
-        except UnicodeDecodeError:
-            text = ""
-        if "DISPX_" not in text or "DISPL_" not in text:
-            raise InvalidInputFileError(
-                f"{path.name} is neither a FITS file nor a grismconf configuration (no DISPX_/DISPL_ "
-                "lines). Give a processed WFSS _cal.fits file or a grismconf .conf file."
-            )
-        _check_sensitivity_files(path, text)
+        return fh.read(9) == b"SIMPLE  ="
+
+
+def _wfss_configuration_inputs(path: Path):
+    """``(header, workdir, origin)`` of a WFSS file: checked, with its photom file."""
+    from ..checks.files import check_processing
+
+    header = check_processing(path, wfss=True, steps=("assign_wcs", "photom"))
+    photom_name = header["R_PHOTOM"]
+    found = _local_photom_file(path, photom_name)
+    # grismconf opens the name minus "crds://": an absolute path from anywhere, a
+    # bare file name from the working directory, so run it where the file is.
+    absolute = Path(str(photom_name).removeprefix("crds://")).is_absolute()
+    workdir = Path.cwd() if absolute else found.parent
+    filter_, pupil = _check_wfss_references(path, header, found)
+    return header, workdir, ConfigurationOrigin(filter_, pupil, str(path))
+
+
+def _local_photom_file(path: Path, photom_name) -> Path:
+    """The readable local copy of the sensitivity reference file a WFSS file names."""
+    from .reference_files import local_reference_file
+
+    found = local_reference_file(photom_name, also_in=(path.parent, Path.cwd()))
+    if found is None:
+        raise FileNotFoundError(
+            f"The sensitivity reference file {photom_name!r} named in {path.name} "
+            "is not on this machine (looked beside the file, in the working "
+            "directory and in $CRDS_PATH/references/jwst/nircam). Re-run the "
+            "Photom step with CRDS online so that CRDS downloads it, or copy it "
+            "beside the WFSS file."
+        )
+    problem = _fits_problem(found)
+    if problem is not None:
+        raise InvalidInputFileError(
+            f"The sensitivity reference file {photom_name!r} named in {path.name}, "
+            f"found at {found}, cannot be read: {problem}. Copy a good one there, "
+            "or delete it and re-run the Photom step with CRDS online so that CRDS "
+            "downloads it again."
+        )
+    return found
+
+
+def _check_conf_file(path: Path):
+    """A ``.conf`` must have DISPX_/DISPL_ lines and readable sensitivity tables."""
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError:
+        text = ""
+    if "DISPX_" not in text or "DISPL_" not in text:
+        raise InvalidInputFileError(
+            f"{path.name} is neither a FITS file nor a grismconf configuration (no "
+            "DISPX_/DISPL_ lines). Give a processed WFSS _cal.fits file or a grismconf "
+            ".conf file."
+        )
+    _check_sensitivity_files(path, text)
+
+
+def _read_grismconf(path: Path, workdir: Path, header):
+    """``grismconf.Config`` of the file, read quietly in ``workdir``."""
+    import grismconf
+
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore", ResourceWarning)
         with _working_directory(workdir):
             try:
-                config = grismconf.Config(str(path))
+                return grismconf.Config(str(path))
             except IndexError:
-                if not is_fits:
+                if header is None:  # a .conf file: grismconf's own error
                     raise
                 raise ExposureMismatchError(
                     f"The sensitivity reference file named in {path.name} has no row "
                     f"for one of the orders of its trace (FILTER={header.get('FILTER')}"
                     f", PUPIL={header.get('PUPIL')}): the exposure and its reference "
-                    "files do not match. Re-run wfss_helpers.data_sources.pipeline.calibrate_wfss "
+                    "files do not match. Re-run "
+                    "wfss_helpers.data_sources.pipeline.calibrate_wfss "
                     "on the _rate.fits file with the WFSS photom file of its filter "
                     "and grism."
                 ) from None
-    if origin is None:
-        origin = _origin_from_conf(config)
-    config.wfss_helpers_origin = origin
-    return config
 
 
 def _is_grism_config(config) -> bool:

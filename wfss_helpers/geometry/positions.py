@@ -37,7 +37,7 @@ def direct_to_sky(direct_model, x, y) -> SkyCoord:
 
     Parameters
     ----------
-    direct_model : path or `~stdatamodels.jwst.datamodels.ImageModel`
+    direct_model : path, data model or `~wfss_helpers.exposure.DirectImage`
         The direct image, after AssignWcs.
     x, y : float or array_like
 
@@ -75,7 +75,7 @@ def sky_to_wfss(wfss_model, coord, *, order=1, wavelength=3.5 * u.micron):
 
     Parameters
     ----------
-    wfss_model : path or `~stdatamodels.jwst.datamodels.ImageModel`
+    wfss_model : path, data model or `~wfss_helpers.exposure.WFSSExposure`
         The grism exposure, after AssignWcs.
     coord : `~astropy.coordinates.SkyCoord`
     order : int, optional
@@ -131,7 +131,8 @@ def direct_to_wfss(direct_model, wfss_model, x, y):
 
     Parameters
     ----------
-    direct_model, wfss_model : path or `~stdatamodels.jwst.datamodels.ImageModel`
+    direct_model, wfss_model : path, data model or exposure
+        (`~wfss_helpers.exposure.DirectImage`, `~wfss_helpers.exposure.WFSSExposure`)
         Both after AssignWcs.
     x, y : float or array_like
         Direct-image position(s), 0-based pixels.

@@ -274,7 +274,7 @@ def gwcs_column_wavelengths(wfss_model, order, x0, y0, x, y=None):
 
     Parameters
     ----------
-    wfss_model : path or `~stdatamodels.jwst.datamodels.ImageModel`
+    wfss_model : path, data model or `~wfss_helpers.exposure.WFSSExposure`
         The WFSS exposure after AssignWcs.
     order : int
     x0, y0 : float
