@@ -7,14 +7,15 @@ Run::
     python benchmarks/extract_field_cost.py --baseline 623d87b  # and that commit
 
 Each measurement runs in a fresh process (so peak memory is that of the workflow alone):
-the demo field of notebook 6 is modelled as the notebook does (``detect_direct_sources``,
-``model_field``, the dispersed sky, two ``refine_field_model``), then ``extract_field``
+the demo field of notebook 6 is modelled as the notebook does
+(``detect_direct_sources``, ``model_field``, the dispersed sky, two ``refine_field_model``), then ``extract_field``
 runs on both grisms, box and optimal (best of 3 wall-clock times). Printed per run:
 
 * seconds of ``extract_field`` for GRISMR + GRISMC (best of 3 each, summed);
 * the peak resident size (VmHWM) of the whole process, and the growth of the peak
   during the ``extract_field`` calls alone (VmHWM is reset first through
-  ``/proc/self/clear_refs``; Linux);
+  ``/proc/self/clear_refs``; Linux; it varies from run to run with what the allocator
+  kept), and tracemalloc's peak of one call per grism (deterministic);
 * how many times one ``extract_field`` call given the exposure *as a path* (the route
   a user who copies one cell takes) opened that file with ``astropy.io.fits.open``
   (``datamodels.open`` uses it too) and with ``stdatamodels``' ``datamodels.open``;
@@ -99,6 +100,15 @@ CHILD = textwrap.dedent(
             best = min(best, time.perf_counter() - start)
         seconds[grism], spectra[grism] = best, len(result.spectra)
     during = vm("VmHWM") - base
+    # Python-level peak of one call per grism (tracemalloc: numpy's buffers included;
+    # deterministic, unlike the resident size).
+    import tracemalloc
+    traced = {}
+    for grism, (model, clean, path) in prepared.items():
+        tracemalloc.start()
+        extract_field(model, clean, grism=grism)
+        traced[grism] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
     # The same, given the exposure object (the folder layout only): opened once, its
     # sky-subtracted arrays attached with with_data().
     seconds_exposure = {}
@@ -132,9 +142,10 @@ CHILD = textwrap.dedent(
     finally:
         datamodels.open, fits.open = real_open, real_fits
     json.dump({"layout": layout, "seconds": seconds, "spectra": spectra,
-               "seconds_exposure": seconds_exposure,
+               "seconds_exposure": seconds_exposure, "traced_mb": traced,
                "peak_mb": max(before, vm("VmHWM")), "extract_peak_growth_mb": during,
-               "opens_with_path": len([c for c in calls if not str(c).startswith("raised")]),
+               "opens_with_path": len([c for c in calls
+                                       if not str(c).startswith("raised")]),
                "fits_opens_with_path": sum(Path(str(path)).name in str(c)
                                            for c in fits_calls),
                "path_call": [str(c) for c in calls if str(c).startswith("raised")]},
@@ -159,7 +170,11 @@ def describe(name: str, result: dict) -> str:
                     for g, t in result["seconds"].items())
     return (f"{name} ({result['layout']} layout): extract_field {per}; both grisms "
             f"{total:.3f} s; process peak {result['peak_mb']:.0f} MB; peak growth "
-            f"during extract_field {result['extract_peak_growth_mb']:.0f} MB; "
+            f"during extract_field {result['extract_peak_growth_mb']:.0f} MB (traced "
+            "peak "
+            f"of one call: "
+            + ", ".join(f"{g} {m:.0f} MB" for g, m in result["traced_mb"].items())
+            + "); "
             f"one call given a path opens it {result['fits_opens_with_path']}x with "
             f"fits.open, {result['opens_with_path']}x with datamodels.open"
             + (f"; given a WFSSExposure: both grisms "
@@ -169,7 +184,8 @@ def describe(name: str, result: dict) -> str:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--baseline", help="a git commit to measure beside this checkout")
+    parser.add_argument("--baseline",
+                        help="a git commit to measure beside this checkout")
     args = parser.parse_args(argv)
     print(f"Python {sys.version.split()[0]}; {os.cpu_count()} cores; load average "
           f"{os.getloadavg()[0]:.2f}", flush=True)

@@ -196,12 +196,14 @@ def test_not_flat_fielded_warns_once_where_it_is_opened(demo, tmp_path):
     # A path given to a helper still warns, at the user's call.
     with pytest.warns(UserWarning, match="has not been flat-fielded") as caught:
         box_extract(rate, config, 1, X0, Y0)
-    assert [w.filename for w in caught if "flat-fielded" in str(w.message)] == [__file__]
+    flat = [w.filename for w in caught if "flat-fielded" in str(w.message)]
+    assert flat == [__file__]
 
 
 def test_direct_image(demo):
     direct = DirectImage.open(demo.direct_cal)
-    assert (direct.filter, direct.pupil, direct.exp_type) == ("F356W", "CLEAR", "NRC_IMAGE")
+    identity = (direct.filter, direct.pupil, direct.exp_type)
+    assert identity == ("F356W", "CLEAR", "NRC_IMAGE")
     coord = direct.pixel_to_sky(500.0, 600.0)
     expected = direct_to_sky(demo.direct_cal, 500.0, 600.0)
     assert coord.separation(expected).arcsec == 0.0

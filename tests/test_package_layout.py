@@ -171,7 +171,8 @@ def test_functions_within_size():
                 if length > MAX_FUNCTION_LINES:
                     long.append(f"{module}.{node.name}: {length} lines")
     assert not long, (
-        f"functions over {MAX_FUNCTION_LINES} lines (make each step a named function):\n"
+        f"functions over {MAX_FUNCTION_LINES} lines (make each step a named "
+        "function):\n"
         + "\n".join(long)
     )
 

@@ -65,6 +65,8 @@ class _Exposure:
         self._model = model
         self._arrays = dict(arrays or {})
         self._info = dict(info or {})
+        # Only the exposure that opened the file closes it (not its with_data copies).
+        self._owns_file = hdul is not None
 
     # -- construction ---------------------------------------------------------------
     @classmethod
@@ -284,8 +286,14 @@ class _Exposure:
 
     def close(self):
         """Close the file (arrays already read stay usable)."""
-        if self._hdul is not None:
+        if self._hdul is not None and self._owns_file:
             self._hdul.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - nothing to report at garbage collection
+            pass
 
     def __enter__(self):
         return self
@@ -400,6 +408,8 @@ class WFSSExposure(_Exposure):
                             model=self._model, info=self._info,
                             arrays=self._arrays if arrays is _UNSET else arrays,
                             config=self._config)
+        copy._owns_file = False
+        copy._source = self  # keeps the file's owner (and so the open file) alive
         return copy
 
     def with_data(self, data, err=_UNSET, dq=_UNSET):

@@ -2,8 +2,8 @@
 extraction, the flux calibration and emission-line fits.
 
 * :mod:`~wfss_helpers.extraction.background` - the dispersed sky of a whole exposure;
-* :mod:`~wfss_helpers.extraction.box` - box extraction along either axis, with ERR, DQ and
-  per-column flags (:func:`~wfss_helpers.extraction.box.box_extract`, its steps, and
+* :mod:`~wfss_helpers.extraction.box` - box extraction along either axis, with ERR, DQ
+  and per-column flags (:func:`~wfss_helpers.extraction.box.box_extract`, its steps, and
   :func:`~wfss_helpers.extraction.box.wavelength_map`);
 * :mod:`~wfss_helpers.extraction.results` - what an extraction returns
   (:class:`~wfss_helpers.extraction.results.BoxExtraction`, the per-entry
