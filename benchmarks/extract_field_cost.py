@@ -8,8 +8,9 @@ Run::
 
 Each measurement runs in a fresh process (so peak memory is that of the workflow alone):
 the demo field of notebook 6 is modelled as the notebook does
-(``detect_direct_sources``, ``model_field``, the dispersed sky, two ``refine_field_model``), then ``extract_field``
-runs on both grisms, box and optimal (best of 3 wall-clock times). Printed per run:
+(``detect_direct_sources``, ``model_field``, the dispersed sky, two
+``refine_field_model``), then ``extract_field`` runs on both grisms, box and optimal
+(best of 3 wall-clock times). Printed per run:
 
 * seconds of ``extract_field`` for GRISMR + GRISMC (best of 3 each, summed);
 * the peak resident size (VmHWM) of the whole process, and the growth of the peak

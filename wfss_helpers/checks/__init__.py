@@ -1,6 +1,7 @@
 """Checks of what a user passes in: arguments
-(:mod:`~wfss_helpers.checks.arguments`) and files and data models (:mod:`~wfss_helpers.checks.files`), each failing with an error
-that says what is wrong and how to fix it. The lowest layer: it imports nothing else
+(:mod:`~wfss_helpers.checks.arguments`) and files and data models
+(:mod:`~wfss_helpers.checks.files`), each failing with an error that says what is
+wrong and how to fix it. The lowest layer: it imports nothing else
 from the package.
 """
 
