@@ -5,40 +5,15 @@ wrong and how to fix it. The lowest layer: it imports nothing else
 from the package.
 """
 
-from .arguments import (
-    order_number,
-    pixel_position,
-    pixel_positions,
-    pixel_values,
-    trace_parameter_values,
-    positive_number,
-    wavelength_in_micron,
-    trace_parameter_range,
-    neighbour_positions,
-)
-from .files import (
-    InvalidInputFileError,
-    check_fits_file,
-    check_processing,
-    check_model,
-    is_wfss,
-    writable_directory,
-)
+from . import arguments
+from . import files
+from .arguments import *  # noqa: F403 - the module's __all__
+from .files import *  # noqa: F403 - the module's __all__
 
-__all__ = [
-    "order_number",
-    "pixel_position",
-    "pixel_positions",
-    "pixel_values",
-    "trace_parameter_values",
-    "positive_number",
-    "wavelength_in_micron",
-    "trace_parameter_range",
-    "neighbour_positions",
-    "InvalidInputFileError",
-    "check_fits_file",
-    "check_processing",
-    "check_model",
-    "is_wfss",
-    "writable_directory",
-]
+#: Every public name of the folder's modules, in the order above.
+__all__ = list(dict.fromkeys(
+    [
+        *arguments.__all__,
+        *files.__all__,
+    ]
+))

@@ -8,6 +8,7 @@ what to do about it.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -58,7 +59,19 @@ def _damaged(path, err):
     )
 
 
-_FITS_ERRORS = (OSError, ValueError, TypeError)
+@contextlib.contextmanager
+def _damage_as_error(path):
+    """What astropy raises on a damaged FITS file, as an InvalidInputFileError."""
+    from astropy.io import fits
+
+    errors = (OSError, ValueError, TypeError, fits.verify.VerifyError,
+              fits.verify.VerifyWarning)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", fits.verify.VerifyWarning)
+            yield
+    except errors as err:
+        raise _damaged(path, err) from None
 
 
 def check_fits_file(path) -> Path:
@@ -83,16 +96,11 @@ def check_fits_file(path) -> Path:
     from astropy.io import fits
 
     path = _fits_path(path)
-    errors = _FITS_ERRORS + (fits.verify.VerifyError, fits.verify.VerifyWarning)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", fits.verify.VerifyWarning)
-            with fits.open(path, memmap=False) as hdul:
-                hdul.verify("exception")
-                for hdu in hdul:
-                    _ = hdu.data  # reads every extension: a truncated file fails here
-    except errors as err:
-        raise _damaged(path, err) from None
+    with _damage_as_error(path):
+        with fits.open(path, memmap=False) as hdul:
+            hdul.verify("exception")
+            for hdu in hdul:
+                _ = hdu.data  # reads every extension: a truncated file fails here
     return path.resolve()
 
 
@@ -125,11 +133,9 @@ def open_checked_fits(path):
     from astropy.io import fits
 
     path = _fits_path(path)
-    errors = _FITS_ERRORS + (fits.verify.VerifyError, fits.verify.VerifyWarning)
     hdul = None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", fits.verify.VerifyWarning)
+        with _damage_as_error(path):
             hdul = fits.open(path, memmap=False)
             hdul.verify("exception")
             end = max(info["datLoc"] + info["datSpan"]
@@ -137,10 +143,10 @@ def open_checked_fits(path):
             size = path.stat().st_size
             if size < end:
                 raise OSError(f"the file has {size} bytes, its headers describe {end}")
-    except errors as err:
+    except InvalidInputFileError:
         if hdul is not None:
             hdul.close()
-        raise _damaged(path, err) from None
+        raise
     return hdul, path.resolve()
 
 

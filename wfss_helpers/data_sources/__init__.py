@@ -8,76 +8,21 @@ real data) is chosen above this, in :mod:`wfss_helpers.tutorial_data`.
 Imports :mod:`wfss_helpers.geometry` and :mod:`wfss_helpers.checks`.
 """
 
-from .crds import (
-    JWST_CRDS_SERVER_URL,
-    configure_offline_crds,
-    configure_online_crds,
-)
-from .mast import (
-    MAST_DOWNLOAD_URL,
-    MAST_TOKEN_VARIABLE,
-    MAST_URL_VARIABLE,
-    SEED_FILES,
-    DownloadError,
-    MastAuthorizationError,
-    MastFileNotFoundError,
-    mast_product_url,
-    download_mast_file,
-    verified_copy,
-    fetch_seed_data,
-)
-from .pipeline import (
-    PIPELINE_LOGGERS,
-    CRDSUnavailableError,
-    PipelineLog,
-    calibrate_imaging,
-    calibrate_wfss,
-    capture_logs,
-    step_overrides,
-    wcs_reference_files,
-)
-from .spec2 import (
-    CATALOG_COLUMNS,
-    PipelineSpectrum,
-    Spec2Run,
-    keep_segments,
-    nearest_catalog_source,
-    overlapping_boxes,
-    pipeline_spectrum,
-    run_wfss_spec2,
-    spectrum_boxes,
-)
+from . import crds
+from . import mast
+from . import pipeline
+from . import spec2
+from .crds import *  # noqa: F403 - the module's __all__
+from .mast import *  # noqa: F403 - the module's __all__
+from .pipeline import *  # noqa: F403 - the module's __all__
+from .spec2 import *  # noqa: F403 - the module's __all__
 
-__all__ = [
-    "JWST_CRDS_SERVER_URL",
-    "configure_offline_crds",
-    "configure_online_crds",
-    "MAST_DOWNLOAD_URL",
-    "MAST_TOKEN_VARIABLE",
-    "MAST_URL_VARIABLE",
-    "SEED_FILES",
-    "DownloadError",
-    "MastAuthorizationError",
-    "MastFileNotFoundError",
-    "mast_product_url",
-    "download_mast_file",
-    "verified_copy",
-    "fetch_seed_data",
-    "PIPELINE_LOGGERS",
-    "CRDSUnavailableError",
-    "PipelineLog",
-    "calibrate_imaging",
-    "calibrate_wfss",
-    "capture_logs",
-    "step_overrides",
-    "wcs_reference_files",
-    "CATALOG_COLUMNS",
-    "PipelineSpectrum",
-    "Spec2Run",
-    "keep_segments",
-    "nearest_catalog_source",
-    "overlapping_boxes",
-    "pipeline_spectrum",
-    "run_wfss_spec2",
-    "spectrum_boxes",
-]
+#: Every public name of the folder's modules, in the order above.
+__all__ = list(dict.fromkeys(
+    [
+        *crds.__all__,
+        *mast.__all__,
+        *pipeline.__all__,
+        *spec2.__all__,
+    ]
+))

@@ -27,80 +27,42 @@ Imports :mod:`wfss_helpers.geometry`, :mod:`wfss_helpers.exposure` and
 :mod:`wfss_helpers.checks`.
 """
 
-from .aperture import (
-    Aperture,
-    aperture_fraction_from_image,
-    aperture_weights,
-    bad_pixel_mask,
-)
-from .background import (
-    SkyModel,
-    dispersed_sky_profile,
-    scale_background_reference,
-    subtract_background,
-)
-from .box import (
-    box_extract,
-    wavelength_map,
-)
-from .box_background import (
-    BoxBackground,
-    estimate_background,
-)
-from .contamination import (
-    Contamination,
-)
-from .flux_calibration import (
-    SENSITIVITY_UNIT,
-    FLAM_UNIT,
-    relresponse_from_sensitivity,
-    sensitivity_from_relresponse,
-    sensitivity_curve,
-    flambda_arrays,
-    flux_calibrate,
-)
-from .lines import (
-    LineFit,
-    fit_emission_line,
-)
-from .optimal import (
-    OptimalExtraction,
-    optimal_extract,
-    profile_aperture_fraction,
-)
-from .results import (
-    BackgroundEstimate,
-    BoxExtraction,
-    ExtractionFlag,
-)
+from . import aperture
+from . import background
+from . import box
+from . import box_background
+from . import contamination
+from . import flux_calibration
+from . import lines
+from . import optimal
+from . import results
+from . import centring
+from . import inputs
+from .aperture import *  # noqa: F403 - the module's __all__
+from .background import *  # noqa: F403 - the module's __all__
+from .box import *  # noqa: F403 - the module's __all__
+from .box_background import *  # noqa: F403 - the module's __all__
+from .contamination import *  # noqa: F403 - the module's __all__
+from .flux_calibration import *  # noqa: F403 - the module's __all__
+from .lines import *  # noqa: F403 - the module's __all__
+from .optimal import *  # noqa: F403 - the module's __all__
+from .results import *  # noqa: F403 - the module's __all__
+from .centring import *  # noqa: F403 - the module's __all__
+from .inputs import *  # noqa: F403 - the module's __all__
 
-__all__ = [
-    "SkyModel",
-    "dispersed_sky_profile",
-    "scale_background_reference",
-    "subtract_background",
-    "BackgroundEstimate",
-    "BoxExtraction",
-    "ExtractionFlag",
-    "Aperture",
-    "BoxBackground",
-    "Contamination",
-    "bad_pixel_mask",
-    "estimate_background",
-    "aperture_weights",
-    "aperture_fraction_from_image",
-    "box_extract",
-    "wavelength_map",
-    "SENSITIVITY_UNIT",
-    "FLAM_UNIT",
-    "relresponse_from_sensitivity",
-    "sensitivity_from_relresponse",
-    "sensitivity_curve",
-    "flambda_arrays",
-    "flux_calibrate",
-    "LineFit",
-    "fit_emission_line",
-    "OptimalExtraction",
-    "optimal_extract",
-    "profile_aperture_fraction",
-]
+#: Every public name of the folder's modules, in the order above.
+__all__ = list(dict.fromkeys(
+    [
+        *aperture.__all__,
+        *background.__all__,
+        *box.__all__,
+        *box_background.__all__,
+        *contamination.__all__,
+        *flux_calibration.__all__,
+        *lines.__all__,
+        *optimal.__all__,
+        *results.__all__,
+        *centring.__all__,
+        *inputs.__all__,
+    ]
+))

@@ -22,70 +22,36 @@ Imports :mod:`wfss_helpers.extraction`, :mod:`wfss_helpers.exposure`,
 :mod:`wfss_helpers.geometry` and :mod:`wfss_helpers.checks`.
 """
 
-from .catalog_extraction import (
-    FieldExtraction,
-    extract_field,
-)
-from .direct_sources import (
-    DirectImageSources,
-    detect_direct_sources,
-)
-from .dispersed_source import (
-    T_RANGE,
-    DispersedSource,
-    disperse_source,
-    trace_kernel,
-)
-from .field_model import (
-    FieldModel,
-    model_field,
-)
-from .footprints import (
-    FLAM_UNIT,
-    PIVOT_WAVELENGTH,
-    Footprint,
-    first_guess_flambda,
-    source_footprints,
-)
-from .refinement import (
-    refine_field_model,
-)
-from .spectra_file import (
-    FORMAT,
-    FORMAT_VERSION,
-    WAVELENGTH_UNIT,
-    GRISMS,
-    SourceSpectrum,
-    write_spectra,
-    read_spectra,
-)
-from .spectra_summary import (
-    summary_table,
-)
+from . import catalog_extraction
+from . import direct_sources
+from . import dispersed_source
+from . import field_model
+from . import footprints
+from . import refinement
+from . import spectra_file
+from . import spectra_summary
+from . import forward_model
+from .catalog_extraction import *  # noqa: F403 - the module's __all__
+from .direct_sources import *  # noqa: F403 - the module's __all__
+from .dispersed_source import *  # noqa: F403 - the module's __all__
+from .field_model import *  # noqa: F403 - the module's __all__
+from .footprints import *  # noqa: F403 - the module's __all__
+from .refinement import *  # noqa: F403 - the module's __all__
+from .spectra_file import *  # noqa: F403 - the module's __all__
+from .spectra_summary import *  # noqa: F403 - the module's __all__
+from .forward_model import *  # noqa: F403 - the module's __all__
 
-__all__ = [
-    "FieldExtraction",
-    "extract_field",
-    "FLAM_UNIT",
-    "PIVOT_WAVELENGTH",
-    "T_RANGE",
-    "DirectImageSources",
-    "Footprint",
-    "DispersedSource",
-    "FieldModel",
-    "detect_direct_sources",
-    "source_footprints",
-    "first_guess_flambda",
-    "trace_kernel",
-    "disperse_source",
-    "model_field",
-    "refine_field_model",
-    "FORMAT",
-    "FORMAT_VERSION",
-    "WAVELENGTH_UNIT",
-    "GRISMS",
-    "SourceSpectrum",
-    "write_spectra",
-    "read_spectra",
-    "summary_table",
-]
+#: Every public name of the folder's modules, in the order above.
+__all__ = list(dict.fromkeys(
+    [
+        *catalog_extraction.__all__,
+        *direct_sources.__all__,
+        *dispersed_source.__all__,
+        *field_model.__all__,
+        *footprints.__all__,
+        *refinement.__all__,
+        *spectra_file.__all__,
+        *spectra_summary.__all__,
+        *forward_model.__all__,
+    ]
+))

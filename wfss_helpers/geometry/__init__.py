@@ -19,82 +19,30 @@ at which wavelength.
 Imports only :mod:`wfss_helpers.checks`.
 """
 
-from .configuration import (
-    load_grism_config,
-    order_name,
-    ConfigurationOrigin,
-    configuration_origin,
-    check_exposure_matches,
-    ExposureMismatchError,
-    WAVELENGTH_UNIT,
-)
-from .inverse import (
-    invert_dispersion,
-    NonMonotonicDispersionError,
-    MONOTONIC_SAMPLES,
-)
-from .positions import (
-    open_model,
-    direct_to_sky,
-    sky_to_wfss,
-    direct_to_wfss,
-)
-from .reference_files import (
-    default_crds_path,
-    local_reference_file,
-    register_reference_folder,
-)
-from .sensitivity import (
-    FLAM_UNIT,
-    SENSITIVITY_UNIT,
-    sensitivity_curve,
-)
-from .trace import (
-    GrismTrace,
-    BoundingBox,
-)
-from .trace_functions import (
-    dispersed_position,
-    trace_wavelength,
-    t_from_wavelength,
-    t_from_column,
-    wavelength_to_pixel,
-    column_to_wavelength,
-    angstrom_per_pixel,
-    trace_bounding_box,
-    gwcs_column_wavelengths,
-)
+from . import configuration
+from . import inverse
+from . import positions
+from . import reference_files
+from . import sensitivity
+from . import trace
+from . import trace_functions
+from .configuration import *  # noqa: F403 - the module's __all__
+from .inverse import *  # noqa: F403 - the module's __all__
+from .positions import *  # noqa: F403 - the module's __all__
+from .reference_files import *  # noqa: F403 - the module's __all__
+from .sensitivity import *  # noqa: F403 - the module's __all__
+from .trace import *  # noqa: F403 - the module's __all__
+from .trace_functions import *  # noqa: F403 - the module's __all__
 
-__all__ = [
-    "load_grism_config",
-    "order_name",
-    "ConfigurationOrigin",
-    "configuration_origin",
-    "check_exposure_matches",
-    "ExposureMismatchError",
-    "WAVELENGTH_UNIT",
-    "invert_dispersion",
-    "NonMonotonicDispersionError",
-    "MONOTONIC_SAMPLES",
-    "open_model",
-    "direct_to_sky",
-    "sky_to_wfss",
-    "direct_to_wfss",
-    "default_crds_path",
-    "local_reference_file",
-    "register_reference_folder",
-    "FLAM_UNIT",
-    "SENSITIVITY_UNIT",
-    "sensitivity_curve",
-    "GrismTrace",
-    "BoundingBox",
-    "dispersed_position",
-    "trace_wavelength",
-    "t_from_wavelength",
-    "t_from_column",
-    "wavelength_to_pixel",
-    "column_to_wavelength",
-    "angstrom_per_pixel",
-    "trace_bounding_box",
-    "gwcs_column_wavelengths",
-]
+#: Every public name of the folder's modules, in the order above.
+__all__ = list(dict.fromkeys(
+    [
+        *configuration.__all__,
+        *inverse.__all__,
+        *positions.__all__,
+        *reference_files.__all__,
+        *sensitivity.__all__,
+        *trace.__all__,
+        *trace_functions.__all__,
+    ]
+))
