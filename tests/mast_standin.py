@@ -8,7 +8,12 @@ for the cases the download code must handle:
   connection (a transfer broken mid-stream), later ones the whole file;
 * a file in ``proprietary``: ``401`` unless the request carries
   ``Authorization: token <the token>``;
-* any other name: ``404``.
+* any other name: ``404``;
+* a name in ``silent``: the connection is accepted and the request read, but nothing is
+  ever sent back (a server that hangs), until the stand-in is closed;
+* a file in ``drip``: the headers at once, then the body one byte at a time, one every
+  ``drip[name]`` seconds (a transfer that never stalls long enough for a read time-out);
+* a file in ``content_types``: served with that ``Content-Type`` (e.g. ``text/html``).
 
 Every request is recorded (path and headers) so tests can check what the client sent.
 """
@@ -32,6 +37,10 @@ class MastStandIn:
     proprietary: dict = field(default_factory=dict)  # name -> token that unlocks it
     requests: list = field(default_factory=list)  # (path, headers dict)
     url: str = ""
+    silent: set = field(default_factory=set)  # names whose requests are never answered
+    drip: dict = field(default_factory=dict)  # name -> seconds between body bytes
+    content_types: dict = field(default_factory=dict)  # name -> Content-Type sent
+    stop: threading.Event = field(default_factory=threading.Event)  # set on closing
 
     def product_requests(self, name):
         """How many requests asked for ``name``."""
@@ -61,6 +70,10 @@ def _handler(state: MastStandIn):
             if parsed.path != DOWNLOAD_PATH or not uri.startswith(prefix):
                 return self._send_status(400, "bad request")
             name = uri[len(prefix):]
+            if name in state.silent:
+                state.stop.wait(60)  # bounded: the stand-in sets it when it closes
+                self.close_connection = True
+                return
             if name not in state.files:
                 return self._send_status(404, f"{name} not found")
             token = state.proprietary.get(name)
@@ -68,7 +81,8 @@ def _handler(state: MastStandIn):
                 return self._send_status(401, "Unauthorized")
             body = state.files[name]
             self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
+            content_type = state.content_types.get(name, "application/octet-stream")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             if state.flaky.get(name, 0) > 0:
@@ -77,7 +91,16 @@ def _handler(state: MastStandIn):
                 self.wfile.flush()
                 self.close_connection = True
                 return
+            if name in state.drip:
+                return self._drip(body, state.drip[name])
             self.wfile.write(body)
+
+        def _drip(self, body, interval):
+            self.close_connection = True
+            for i in range(len(body)):  # bounded by the body, and ended on closing
+                if state.stop.wait(interval):
+                    return
+                self.wfile.write(body[i : i + 1])
 
     return Handler
 
@@ -106,6 +129,7 @@ class running_mast_standin:
         return self.state
 
     def __exit__(self, *exc):
+        self.state.stop.set()  # ends silent and dripping answers
         self.server.shutdown()
         self.server.server_close()
         return False

@@ -14,6 +14,7 @@ from pathlib import Path
 
 __all__ = [
     "InvalidInputFileError",
+    "NotEnoughSpaceError",
     "check_fits_file",
     "open_checked_fits",
     "open_model",
@@ -29,6 +30,13 @@ WFSS_EXPOSURE_TYPES = ("NRC_WFSS", "NIS_WFSS")
 
 class InvalidInputFileError(ValueError):
     """A file is not, or no longer, what the helper needs."""
+
+
+class NotEnoughSpaceError(OSError):
+    """A folder lacks the free space a file or the demo dataset needs (errno ENOSPC).
+
+    The message names the folder and the space needed; nothing half-written is left.
+    """
 
 
 def _fits_path(path) -> Path:

@@ -341,20 +341,106 @@ def _check_output(output, overwrite):
     writable_directory(output.parent, "output")
 
 
+def _bytes_needed(model) -> int:
+    """About how many bytes saving ``model`` takes: its arrays plus 1 MB of headers."""
+    import numpy as np
+
+    total, stack = 1_000_000, [getattr(model, "instance", {})]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, np.ndarray):
+            total += node.nbytes
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, (list, tuple)):
+            stack.extend(node)
+    return total
+
+
+def _out_of_space(err) -> bool:
+    """True if ``err``, or an exception it was raised from, is a full disk."""
+    import errno
+
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        # astropy checks the free space itself first, and raises a plain OSError
+        if isinstance(err, OSError) and "not enough space on disk" in str(err).lower():
+            return True
+        err = err.__cause__ or err.__context__
+    return False
+
+
+def _no_space_error(model, output, err):
+    import errno
+    import shutil
+
+    from ..checks.files import NotEnoughSpaceError
+
+    free = shutil.disk_usage(output.parent).free
+    return NotEnoughSpaceError(
+        errno.ENOSPC,
+        f"The disk holding {output.parent} is full: saving {output.name} needs about "
+        f"{_bytes_needed(model) / 1e6:.0f} MB and {free / 1e6:.0f} MB are free "
+        f"({type(err).__name__}: {err}). Nothing was written. Free some space there, "
+        "or give an output= in a folder on a disk with more room.",
+    )
+
+
+def _move_into_place(written, output, overwrite):
+    """Rename a complete file to ``output``, atomically; never replace one unasked."""
+    if overwrite:
+        os.replace(written, output)
+        return
+    try:
+        os.link(written, output)  # fails if output exists, atomically
+    except FileExistsError:
+        raise FileExistsError(
+            f"{output} appeared while the steps ran (another process?) and was left "
+            "untouched; pass overwrite=True to replace it."
+        ) from None
+    except OSError:  # no hard links on this filesystem
+        if output.exists():
+            raise FileExistsError(
+                f"{output} appeared while the steps ran (another process?) and was "
+                "left untouched; pass overwrite=True to replace it."
+            ) from None
+        os.replace(written, output)
+
+
 def _save(model, output, overwrite):
+    """Save ``model`` to ``output`` under a name of its own, then rename it in place.
+
+    Each call writes into its own hidden folder beside ``output`` (named with the
+    process id and a random part, so that processes writing the same output at once
+    do not meet), keeping the final file name (and so the FILENAME keyword), and
+    renames the complete file to ``output``: nobody reads a half-written file, and the
+    last complete one wins. The folder is removed whatever happens; a full disk raises
+    `~wfss_helpers.checks.files.NotEnoughSpaceError`.
+    """
+    import shutil
+    import uuid
+
     if output is None:
         return
     _check_output(output, overwrite)
-    output = Path(output)
+    output = Path(output).expanduser()
     output.parent.mkdir(parents=True, exist_ok=True)
-    # Write under a temporary name and move into place, so that an interrupted save never
-    # leaves a file that looks complete.
-    # (The temporary file sits in a hidden folder, so it keeps the final FILENAME keyword.)
-    partial_dir = output.parent / f".{output.name}.partial"
-    partial_dir.mkdir(exist_ok=True)
-    model.save(partial_dir / output.name, overwrite=True)
-    os.replace(partial_dir / output.name, output)
-    partial_dir.rmdir()
+    partial_dir = output.parent / (
+        f".{output.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    )
+    try:
+        partial_dir.mkdir()
+        model.save(partial_dir / output.name, overwrite=True)
+        _move_into_place(partial_dir / output.name, output, overwrite)
+    except Exception as err:
+        if _out_of_space(err):
+            raise _no_space_error(model, output, err) from err
+        raise
+    finally:
+        shutil.rmtree(partial_dir, ignore_errors=True)
 
 
 def wcs_reference_files(model) -> dict:
@@ -615,6 +701,8 @@ def calibrate_imaging(rate, reference_files=None, output=None, *, overwrite=Fals
         If CRDS cannot supply a reference file.
     FileExistsError
         If ``output`` exists and ``overwrite`` is False.
+    wfss_helpers.checks.files.NotEnoughSpaceError
+        If the disk of ``output`` fills up while saving (nothing is left behind).
     """
     _check_input(rate, wfss=False)
     _check_reference_files(reference_files, wfss=False)
@@ -667,6 +755,8 @@ def calibrate_wfss(rate, reference_files=None, output=None, *, overwrite=False):
         If CRDS cannot supply a reference file.
     FileExistsError
         If ``output`` exists and ``overwrite`` is False.
+    wfss_helpers.checks.files.NotEnoughSpaceError
+        If the disk of ``output`` fills up while saving (nothing is left behind).
 
     Notes
     -----

@@ -39,12 +39,14 @@ import errno
 import json
 import logging
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
 
 import numpy as np
 
+from ..checks.files import NotEnoughSpaceError
 from .calibration_files import REFERENCE_FILE_NAMES
 from .manifest import (
     DEMO_SEED,
@@ -86,10 +88,6 @@ _MANIFEST_KEYS = {
     "files": dict,
     "data_sha256": dict,
 }
-
-
-class NotEnoughSpaceError(OSError):
-    """The demo dataset cannot be generated: its folder lacks free space."""
 
 
 def path_from_environment(variable: str) -> Path | None:
@@ -451,6 +449,45 @@ def _put_in_place(built: Path, directory: Path) -> dict:
     return manifest
 
 
+def _remove_old_leftovers(cache_dir: Path, directory: Path, manifest: dict):
+    """Delete old datasets that an interrupted rebuild left beside ``directory``.
+
+    A rebuild moves the old dataset aside (``.<name>.old-<12 hex digits>``), renames
+    the new one into place and then deletes the old one; a process killed in between
+    leaves it (some 600 MB) behind. Only folders named exactly so are touched, and only
+    when no build holds the lock (a running build retires them itself); files in them
+    that the generator did not make are moved into ``directory``, as a rebuild does.
+    """
+    pattern = re.compile(re.escape(f".{directory.name}.old-") + "[0-9a-f]{12}")
+    leftovers = [
+        path
+        for path in directory.parent.glob(f".{directory.name}.old-*")
+        if pattern.fullmatch(path.name) and path.is_dir() and not path.is_symlink()
+    ]
+    if not leftovers:
+        return
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(cache_dir / f".{directory.name}.lock")
+    try:
+        lock.acquire(timeout=0)
+    except (Timeout, OSError):
+        return  # a build is running, or the cache is read-only: leave them
+    try:
+        for old in leftovers:
+            log.info("Removing %s, left by an interrupted rebuild", old)
+            try:
+                _retire(old, directory, manifest)
+            except OSError as err:
+                log.warning(
+                    "Could not remove %s (%s): delete it by hand to free the space.",
+                    old,
+                    err.strerror,
+                )
+    finally:
+        lock.release()
+
+
 class _BuildLock:
     """The cache's file lock for one dataset, telling the user when it has to wait."""
 
@@ -572,6 +609,7 @@ def load_demo_dataset(
     else:
         manifest, problem = _inspect(directory, seed, verify)
         if problem is None:
+            _remove_old_leftovers(cache_dir, directory, manifest)
             return _loaded(directory, manifest)
     _require_writable(cache_dir, directory, problem)
     with _BuildLock(cache_dir, directory.name):

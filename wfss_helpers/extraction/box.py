@@ -31,6 +31,10 @@ flagged, entry by entry
 * **contamination**: entries whose aperture another order of the same source, or an
   order of a neighbour given in ``neighbours=``, falls on are flagged (their rate holds
   that light too), with one warning saying how many;
+* **a neighbour not listed**: a second source whose trace runs in the aperture, seen
+  in the box's profile across the dispersion (which a single source's symmetric
+  profile cannot make), flags its entries ``UNLISTED_NEIGHBOUR`` with a warning
+  (:mod:`~wfss_helpers.extraction._blending`);
 * **trace centring**: the flux-weighted centre of the trace across the dispersion is
   measured in the box (``BoxExtraction.centroid``, ``centring_offset``); a trace more
   than 1 px from where it is predicted, or none at all, gets a warning (a wrong source
@@ -67,6 +71,7 @@ from .box_background import (
     _warn_uncertainty,
     estimate_background,
 )
+from ._blending import _find_blend, _warn_blend
 from .centring import _measure_centring, _warn_centring
 from .contamination import (
     Contamination,
@@ -159,9 +164,9 @@ def box_extract(
     -----
     UserWarning
         If the box runs past the detector edge, the exposure is not flat-fielded,
-        entries are contaminated (they are flagged), the trace is more than
-        ``centring_tolerance`` from its prediction or not detected, or ERR is absent
-        or zero in the box (the uncertainties then come from the background scatter).
+        entries are contaminated or a source not in ``neighbours`` is seen in the
+        aperture (both are flagged), the trace is more than ``centring_tolerance``
+        from its prediction or not detected, or ERR is absent or zero in the box.
     """
     aperture = _aperture_of(aperture, half_height, box_half_height, t_range)
     data, err, dq, exposure = _arrays(wfss)
@@ -452,13 +457,22 @@ def _diagnose(trace, cut, place, sums, flags, found, search, tolerance):
         # With a contamination model subtracted the light is modelled, not ignored:
         # the entries where the model matters are flagged MODELLED_CONTAMINATION.
         _warn_contamination(flags, found, trace, unit)
+    contaminated = (flags & contaminated_bits) != 0
+    blend = _find_blend(
+        cut.sci, cut.bad, place.across, place.centre,
+        None if place.label == "the box" else place.high[0] - place.centre[0],
+        int(np.floor(search)), ~contaminated,
+    )
+    if blend is not None:
+        flags[blend.entries] |= np.uint16(ExtractionFlag.UNLISTED_NEIGHBOUR)
+        _warn_blend(blend, trace, place.label, unit)
     centroid, offset, significance = _measure_centring(
-        cut.sci, cut.bad, place.across, place.centre, search,
-        (flags & contaminated_bits) != 0,
+        cut.sci, cut.bad, place.across, place.centre, search, contaminated
     )
-    _warn_centring(
-        offset, significance, centroid, trace, tolerance, search, place.label, unit
-    )
+    if blend is None:  # else the centroid is pulled by the neighbour: said above
+        _warn_centring(
+            offset, significance, centroid, trace, tolerance, search, place.label, unit
+        )
     if cut.err_problem is not None:
         _warn_uncertainty(cut.err_problem, *sums.scatter)
     return centroid, offset

@@ -106,18 +106,19 @@ def _describe_unusable(counts):
     )
 
 
-def _check_usable_box(sci, err, dq, bad, bbox, trace):
-    """Refuse a box in which no pixel can be used."""
+def _check_usable_box(sci, err, dq, bad, bbox, trace, region="box"):
+    """Refuse a box (or ``region``: the optimal extraction's window) in which no pixel
+    can be used."""
     if not bad.all():
         return
     counts = _unusable_pixels(sci, err, dq)
     raise ValueError(
-        f"Every one of the {bad.size} pixels of the box of {trace._describe()} "
+        f"Every one of the {bad.size} pixels of the {region} of {trace._describe()} "
         f"(columns {bbox.x_min}..{bbox.x_max}, rows {bbox.y_min}..{bbox.y_max}) is "
         f"unusable ({_describe_unusable(counts)}; a pixel can be both): there is "
-        "nothing to extract, and a taller box would not help. Check that this is the "
-        "right exposure and source position; SCI all NaN there means the region was "
-        "not calibrated or not exposed, every pixel DO_NOT_USE that DQ was set (or "
+        f"nothing to extract, and a taller {region} would not help. Check that this is "
+        "the right exposure and source position; SCI all NaN there means the region "
+        "was not calibrated or not exposed, every pixel DO_NOT_USE that DQ was set (or "
         "read) wrongly."
     )
 

@@ -34,7 +34,14 @@ from astropy import units as u
 from ..checks.arguments import positive_number
 from .aperture import aperture_weights, bad_pixel_mask
 from .contamination import _contamination_cut, _contamination_model
-from .inputs import _arrays, _background_level, _check_grism
+from .inputs import (
+    _arrays,
+    _background_level,
+    _check_grism,
+    _check_usable_box,
+    _describe_unusable,
+    _unusable_pixels,
+)
 from .results import RATE_UNIT, BackgroundEstimate, BoxExtraction, ExtractionFlag
 
 __all__ = ["OptimalExtraction", "optimal_extract", "profile_aperture_fraction"]
@@ -50,6 +57,10 @@ MAX_PROFILE_OFFSET = 1.0
 #: detector) inside the window: a source's own model holds 0.97 of it in the default
 #: window; the whole field's model, or a window far too narrow, much less.
 MIN_WINDOW_FRACTION = 0.5
+
+#: Most profile-weighted negative light, in units of the positive, in the window
+#: before the data are taken to have the other sign than the profile (noise gives 1).
+MAX_NEGATIVE_RATIO = 2.0
 
 #: The median of the whole exposure, in units of its median ERR, beyond which the
 #: sky is taken to be not subtracted (sources raise it a little: 0.05 in the demo).
@@ -268,6 +279,56 @@ def _check_profile_centre(p, across, centre, entries, trace):
         )
 
 
+def _check_measurable(entry_bad, arrays, bbox, trace):
+    """Refuse a window in which no entry can be measured (its rate all NaN)."""
+    if not entry_bad.all():
+        return
+    sl = bbox.slices
+    data, err, dq = (None if a is None else np.asarray(a[sl]) for a in arrays)
+    counts = _unusable_pixels(data.astype(float), err, dq)
+    raise ValueError(
+        f"No entry of {trace._describe()} can be measured: in every one, less than "
+        f"{MIN_PROFILE_COVERAGE:.0%} of the profile falls on usable pixels of the "
+        f"window (columns {bbox.x_min}..{bbox.x_max}, rows {bbox.y_min}..{bbox.y_max};"
+        f" of its {data.size} pixels, {_describe_unusable(counts)}; a pixel can be "
+        "both), and the rate would be NaN everywhere. Check that this is the right "
+        "exposure and source position; SCI NaN where the source is means the region "
+        "was not calibrated or not exposed, DO_NOT_USE there that DQ was set (or read)"
+        " wrongly."
+    )
+
+
+def _check_data_sign(sci, con, sums, trace):
+    """Warn if the data are mostly negative where the profile puts the source.
+
+    The profile-weighted sums of the data's negative and positive parts over the
+    usable pixels of the measured entries: noise alone gives about as much of each, a
+    source more positive; more than :data:`MAX_NEGATIVE_RATIO` times as much negative
+    means the data do not have the profile's sign (negated data, or the sky
+    over-subtracted).
+    """
+    entries = ~sums.entry_bad
+    d = np.where(sums.good, sci - (0.0 if con is None else con), 0.0)[:, entries]
+    p = sums.p[:, entries]
+    positive = float(np.sum(p * np.clip(d, 0.0, None)))
+    negative = float(np.sum(p * np.clip(-d, 0.0, None)))
+    if not negative > MAX_NEGATIVE_RATIO * positive:
+        return
+    ratio = negative / positive if positive > 0 else np.inf
+    median = float(np.median(sums.rate[entries]))
+    warnings.warn(
+        f"The data are mostly negative where the profile puts the source of "
+        f"{trace._describe()}: weighted by the profile, {negative:.3g} DN/s below zero"
+        f" against {positive:.3g} above (ratio {ratio:.3g}, more than "
+        f"{MAX_NEGATIVE_RATIO:g}), and the rate is negative (median {median:.3g} DN/s"
+        " per entry). The profile does not match the data's sign: the data may be "
+        "negated (a residual or difference taken the wrong way round) or the sky "
+        "over-subtracted. Give the exposure itself with its sky subtracted once "
+        "(dispersed_sky_profile and subtract_background), or a correct background=.",
+        UserWarning, stacklevel=3,
+    )
+
+
 def _check_exposure_sky(data, err, level):
     """Warn if the exposure's median is not about 0: the sky is not subtracted.
 
@@ -339,7 +400,9 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
         If there is no ERR array (or it is zero or NaN in the whole window), the
         profile or contamination has another shape than the exposure, the window is
         off the detector or taller than it; if the profile holds no light (or
-        mostly negative light) near the trace: the model of another source or order.
+        mostly negative light) near the trace: the model of another source or order;
+        if every pixel of the window, or of the profile's core in every entry, is
+        unusable (NaN, DO_NOT_USE): the counts of each are given.
     wfss_helpers.geometry.configuration.ExposureMismatchError
         If the exposure's FILTER/PUPIL are not the trace's configuration's.
 
@@ -348,7 +411,9 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
     UserWarning
         If the profile is centred more than 1 px from the trace (another source's
         model) or has most of its light outside the window (the whole field's
-        model), or the exposure's median is not about 0 (the sky not subtracted).
+        model), or the exposure's median is not about 0 (the sky not subtracted), or
+        the data are mostly negative where the profile puts the source (negated data,
+        the sky over-subtracted): the ratio of negative to positive light is given.
     """
     _check_trace(trace)
     data, err, dq, exposure = _arrays(wfss)
@@ -366,6 +431,8 @@ def optimal_extract(wfss, trace, profile, *, contamination=None, half_height=12.
         data, err, dq, bbox, level, contamination, prof, trace
     )
     sums = _horne_sums(sci, var, bad, con, prof, totals, across, centre, half_height)
+    _check_measurable(sums.entry_bad, (data, err, dq), bbox, trace)
+    _check_data_sign(sci, con, sums, trace)
     _check_profile_centre(sums.p, across, centre, ~sums.entry_bad, trace)
     _check_window_fraction(sums.window_total, ~sums.entry_bad, trace, half_height)
     if _check_sky:
@@ -415,6 +482,7 @@ def _weighted_cutout(data, err, dq, bbox, level, contamination, prof, trace):
     sci = np.asarray(data[sl], dtype=float) - level
     var = cut_err**2
     bad = bad_pixel_mask(data[sl], cut_err, cut_dq)
+    _check_usable_box(sci, cut_err, cut_dq, bad, bbox, trace, region="window")
     with np.errstate(invalid="ignore"):
         if not np.any(var > 0):
             raise ValueError(

@@ -2,7 +2,7 @@
 
 * :class:`ExtractionFlag` - the bits of ``BoxExtraction.flags``, one integer per entry
   along the dispersion (bad pixel, off the detector, other order, neighbour, modelled
-  contamination);
+  contamination, a neighbour found in the data);
 * :class:`BackgroundEstimate` - a sigma-clipped (or given) background level;
 * :class:`BoxExtraction` - a box-extracted spectrum with its wavelengths, uncertainties,
   mask, flags, trace-centring measurement and what it was extracted with
@@ -38,7 +38,8 @@ class ExtractionFlag(enum.IntFlag):
     """Bits of ``BoxExtraction.flags``, one integer per entry along the dispersion.
 
     ``BAD_PIXEL`` and ``OFF_DETECTOR`` entries are masked (NaN); ``OTHER_ORDER`` and
-    ``NEIGHBOUR`` entries have a value, but it includes light that is not the source's.
+    ``NEIGHBOUR`` (and ``UNLISTED_NEIGHBOUR``) entries have a value, but it includes
+    light that is not the source's.
 
     Attributes
     ----------
@@ -58,6 +59,10 @@ class ExtractionFlag(enum.IntFlag):
         contamination=...)``) and it holds more than ``contamination_limit`` (10 % by
         default) of the source's own rate at this entry: the value is only as good as
         the model of the neighbours.
+    UNLISTED_NEIGHBOUR : 32
+        The profile across the dispersion in the box shows a second source, not
+        given in ``neighbours=``, whose trace runs within the aperture (widened by 2
+        px), and its light is detected at this entry: the rate includes it.
     """
 
     BAD_PIXEL = 1
@@ -65,6 +70,7 @@ class ExtractionFlag(enum.IntFlag):
     OTHER_ORDER = 4
     NEIGHBOUR = 8
     MODELLED_CONTAMINATION = 16
+    UNLISTED_NEIGHBOUR = 32
 
     @classmethod
     def masking(cls):
@@ -74,8 +80,9 @@ class ExtractionFlag(enum.IntFlag):
     @classmethod
     def contamination(cls):
         """The bits of contaminated entries (``OTHER_ORDER | NEIGHBOUR |
-        MODELLED_CONTAMINATION``)."""
-        return cls.OTHER_ORDER | cls.NEIGHBOUR | cls.MODELLED_CONTAMINATION
+        MODELLED_CONTAMINATION | UNLISTED_NEIGHBOUR``)."""
+        return (cls.OTHER_ORDER | cls.NEIGHBOUR | cls.MODELLED_CONTAMINATION
+                | cls.UNLISTED_NEIGHBOUR)
 
 
 @dataclass(frozen=True)

@@ -95,6 +95,7 @@ from specutils.io.parsing_utils import read_fileobj_or_hdulist
 from specutils.io.registers import custom_writer, data_loader
 
 from ..checks.arguments import order_number
+from ._file_checks import complete_spectrum_hdus, give_normal_permissions
 
 __all__ = [
     "FORMAT",
@@ -579,6 +580,7 @@ def write_spectra(path, spectra, *, overwrite=False):
     os.close(handle)
     try:
         hdulist.writeto(temporary, overwrite=True)
+        give_normal_permissions(temporary)  # not mkstemp's 0600
         if path.exists() and not overwrite:  # appeared while writing
             raise FileExistsError(
                 f"{path} appeared while the spectra were being written and was left "
@@ -652,8 +654,8 @@ def _read_list(file_obj, **kwargs):
                 f"{file_obj} has layout version {version}, newer than this "
                 f"wfss_helpers reads ({FORMAT_VERSION}): update wfss_helpers."
             )
-        hdus = [hdu for hdu in hdulist[1:] if hdu.name == _EXTNAME]
-        hdus.sort(key=lambda hdu: hdu.ver)
+        name = getattr(file_obj, "name", None) or str(file_obj)
+        hdus = complete_spectrum_hdus(hdulist, name, _EXTNAME)
         return SpectrumList([_spectrum_from_hdu(hdu) for hdu in hdus])
 
 
@@ -740,6 +742,8 @@ def read_spectra(path):
     ------
     FileNotFoundError
         If ``path`` does not exist.
+    wfss_helpers.checks.files.InvalidInputFileError
+        If the file holds no spectrum, or fewer than its ``NSPEC`` says (cut short).
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(
