@@ -22,6 +22,7 @@ __all__ = [
     "check_model",
     "is_wfss",
     "writable_directory",
+    "out_of_space",
 ]
 
 #: Exposure types of WFSS (grism) exposures.
@@ -351,3 +352,28 @@ def open_model(model_or_path, *, wfss=None, steps=()):
             "takes a dict: {'data': sci, 'err': err, 'dq': dq})."
         )
     return check_model(datamodels.open(str(check_fits_file(model_or_path))), wfss=wfss, steps=steps)
+
+
+def out_of_space(err) -> bool:
+    """True if ``err``, or an exception it was raised from, is a full disk.
+
+    Parameters
+    ----------
+    err : BaseException or None
+
+    Returns
+    -------
+    bool
+    """
+    import errno
+
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        # astropy checks the free space itself first, and raises a plain OSError
+        if isinstance(err, OSError) and "not enough space on disk" in str(err).lower():
+            return True
+        err = err.__cause__ or err.__context__
+    return False

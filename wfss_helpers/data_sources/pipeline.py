@@ -357,22 +357,6 @@ def _bytes_needed(model) -> int:
     return total
 
 
-def _out_of_space(err) -> bool:
-    """True if ``err``, or an exception it was raised from, is a full disk."""
-    import errno
-
-    seen = set()
-    while err is not None and id(err) not in seen:
-        seen.add(id(err))
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        # astropy checks the free space itself first, and raises a plain OSError
-        if isinstance(err, OSError) and "not enough space on disk" in str(err).lower():
-            return True
-        err = err.__cause__ or err.__context__
-    return False
-
-
 def _no_space_error(model, output, err):
     import errno
     import shutil
@@ -436,7 +420,9 @@ def _save(model, output, overwrite):
         model.save(partial_dir / output.name, overwrite=True)
         _move_into_place(partial_dir / output.name, output, overwrite)
     except Exception as err:
-        if _out_of_space(err):
+        from ..checks.files import out_of_space
+
+        if out_of_space(err):
             raise _no_space_error(model, output, err) from err
         raise
     finally:

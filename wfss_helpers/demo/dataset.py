@@ -46,7 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..checks.files import NotEnoughSpaceError
+from ..checks.files import NotEnoughSpaceError, out_of_space
 from .calibration_files import REFERENCE_FILE_NAMES
 from .manifest import (
     DEMO_SEED,
@@ -297,17 +297,6 @@ def _check_free_space(cache_dir: Path):
         )
 
 
-def _out_of_space(err) -> bool:
-    """True if ``err``, or an exception it was raised from, is a full disk."""
-    seen = set()
-    while err is not None and id(err) not in seen:
-        seen.add(id(err))
-        if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        err = err.__cause__ or err.__context__
-    return False
-
-
 def _remove_tree(path: Path):
     """Delete a folder we made, also when its write permissions were taken away."""
 
@@ -355,7 +344,7 @@ def _build_beside(directory: Path, seed: int) -> Path:
         build_demo_dataset(building, seed=seed)
     except BaseException as err:
         full = (
-            _out_of_space(err) or shutil.disk_usage(directory.parent).free < 16_000_000
+            out_of_space(err) or shutil.disk_usage(directory.parent).free < 16_000_000
         )
         _remove_tree(building)
         _restore_crds(
