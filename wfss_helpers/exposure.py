@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .checks.arguments import _check_shapes_match
 from .checks.files import InvalidInputFileError, check_model, open_checked_fits
 from .geometry.configuration import check_exposure_matches, configuration_origin
 from .geometry.trace import GrismTrace
@@ -356,7 +357,7 @@ class WFSSExposure(_Exposure):
             If ``config`` is for another filter or grism than the exposure.
         """
         made = not isinstance(source, cls)
-        exposure = super().open.__func__(cls, source)
+        exposure = super().open(source)
         if made and exposure.identity is not None and not exposure.step_done(
                 "flat_field"):
             steps = exposure._info.get("steps", {})
@@ -442,15 +443,14 @@ class WFSSExposure(_Exposure):
                     "with_data() takes a dict with a 'data' array and optionally 'err' "
                     f"and 'dq'; got keys {keys}."
                 )
-        arrays = {"data": data,
-                  "err": self.err if err is _UNSET else err,
-                  "dq": self.dq if dq is _UNSET else dq}
-        arrays = _checked_arrays(arrays)
-        if arrays["data"].shape != self.shape:
+        if np.shape(data) != self.shape:
             raise ValueError(
-                f"with_data(): the new data have shape {arrays['data'].shape}, the "
+                f"with_data(): the new data have shape {np.shape(data)}, the "
                 f"exposure {self.name} {self.shape}: give arrays of this exposure."
             )
+        arrays = _checked_arrays({"data": data,
+                                  "err": self.err if err is _UNSET else err,
+                                  "dq": self.dq if dq is _UNSET else dq})
         return self._copy(arrays)
 
     # -- the grism ------------------------------------------------------------------
@@ -592,16 +592,8 @@ def _checked_arrays(arrays):
     data = np.asarray(arrays["data"])
     if data.ndim != 2:
         raise ValueError(f"data must be a 2-D image (ny, nx), got shape {data.shape}.")
-    out = {"data": data}
-    for key in ("err", "dq"):
-        value = arrays.get(key)
-        if value is not None and np.shape(value) != data.shape:
-            raise ValueError(
-                f"{key} has shape {np.shape(value)} but data has shape {data.shape}; "
-                "give arrays of the same exposure."
-            )
-        out[key] = value
-    return out
+    _check_shapes_match(data, err=arrays.get("err"), dq=arrays.get("dq"))
+    return {"data": data, "err": arrays.get("err"), "dq": arrays.get("dq")}
 
 
 def as_wfss_exposure(wfss, *, config=None, stacklevel=3):
@@ -630,8 +622,7 @@ def as_wfss_exposure(wfss, *, config=None, stacklevel=3):
             )
         return WFSSExposure.from_arrays(wfss["data"], wfss.get("err"), wfss.get("dq"),
                                         config=config)
-    exposure = WFSSExposure.open(wfss, config=config, stacklevel=stacklevel + 1)
-    return exposure
+    return WFSSExposure.open(wfss, config=config, stacklevel=stacklevel + 1)
 
 
 def as_direct_image(direct):

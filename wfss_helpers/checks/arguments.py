@@ -381,3 +381,10 @@ def neighbour_positions(neighbours):
         x, y = pairs[:, 0], pairs[:, 1]
     x, y = pixel_positions(x, y, names=("neighbours x0", "neighbours y0"))
     return np.ravel(x).astype(float), np.ravel(y).astype(float)
+
+
+def _check_shapes_match(data, **others):
+    """Raise if any of ``others`` (e.g. err, dq) is given with another shape than ``data``."""
+    for name, array in others.items():
+        if array is not None and np.shape(array) != np.shape(data):
+            raise ValueError(f"{name} has shape {np.shape(array)} but data has shape {np.shape(data)}; they must match.")

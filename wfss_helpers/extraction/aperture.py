@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from astropy.stats import sigma_clip
 
-from ..checks.arguments import positive_number
+from ..checks.arguments import _check_shapes_match, positive_number
 from .results import DO_NOT_USE
 
 __all__ = [
@@ -64,13 +64,6 @@ class Aperture:
     half_height: float | None = 4.0
     box_half_height: float = 15.0
     t_range: tuple = (0.0, 1.0)
-
-
-def _check_shapes_match(data, **others):
-    """Raise if any of ``others`` (e.g. err, dq) is given with another shape than ``data``."""
-    for name, array in others.items():
-        if array is not None and np.shape(array) != np.shape(data):
-            raise ValueError(f"{name} has shape {np.shape(array)} but data has shape {np.shape(data)}; they must match.")
 
 
 def bad_pixel_mask(data, err=None, dq=None):

@@ -18,9 +18,8 @@ from __future__ import annotations
 import numpy as np
 from astropy import units as u
 
-from ..exposure import as_wfss_exposure
+from ..exposure import GRISM_AXIS, as_wfss_exposure
 from ..geometry.configuration import ExposureMismatchError, check_exposure_matches
-from .aperture import _check_shapes_match
 from .box_background import MIN_BACKGROUND_PIXELS
 from .results import DO_NOT_USE, RATE_UNIT
 
@@ -30,19 +29,8 @@ __all__ = []
 def _arrays(wfss, stacklevel=3):
     """SCI, ERR and DQ of a WFSS exposure (exposure, path, model or dict), checked, and
     its FILTER, PUPIL and name (None for bare arrays)."""
-    if isinstance(wfss, dict):
-        unknown = set(wfss) - {"data", "err", "dq"}
-        if "data" not in wfss or unknown:
-            raise ValueError(
-                f"A dict input needs a 'data' array and may have 'err' and 'dq'; got keys {sorted(wfss)}."
-            )
-        data = np.asarray(wfss["data"])
-        if data.ndim != 2:
-            raise ValueError(f"data must be a 2-D image (ny, nx), got shape {data.shape}.")
-        _check_shapes_match(data, err=wfss.get("err"), dq=wfss.get("dq"))
-        return data, wfss.get("err"), wfss.get("dq"), None
-    # A path or a model becomes one exposure (opened and checked once, warned about if
-    # not flat-fielded); an exposure is used as it is.
+    # A path, a model or a dict of arrays becomes one exposure (opened and checked
+    # once, warned about if not flat-fielded); an exposure is used as it is.
     exposure = as_wfss_exposure(wfss, stacklevel=stacklevel + 1)
     return exposure.data, exposure.err, exposure.dq, exposure.identity
 
@@ -74,7 +62,7 @@ def _check_grism(trace, exposure):
         return
     filter_, pupil, name = exposure
     check_exposure_matches(filter_, pupil, trace, name)
-    expected = {"GRISMR": "x", "GRISMC": "y"}.get(str(pupil or "").strip().upper())
+    expected = GRISM_AXIS.get(str(pupil or "").strip().upper())
     if expected is not None and expected != trace.dispersion_axis:
         raise ExposureMismatchError(
             f"The exposure {name} was taken with {pupil}, which disperses along "

@@ -43,22 +43,20 @@ MIN_MODEL_MATCH = 0.2
 def _exposure_arrays(wfss, field_model, *, what, need_err=True):
     """A WFSS exposure's arrays, checked against a field model.
 
-    Returns the arrays (a dict of ``data``, ``err``, ``dq`` as given; for an exposure,
-    a path or a model, the exposure, opened once, with those arrays), the data as
+    Returns the exposure, opened once (a dict becomes one of bare arrays), with those
+    arrays (``data`` as floats, ``err`` and ``dq`` as given), the data as
     floats with NaN where a pixel is unusable (not finite, no positive ERR,
     ``DO_NOT_USE``), ERR as floats (None if absent), and the exposure's FILTER, PUPIL
     and name (None for a dict).
     """
     from ..exposure import as_wfss_exposure
-    from ..extraction.inputs import _arrays, _check_grism
+    from ..extraction.inputs import _check_grism
     from ..extraction.aperture import bad_pixel_mask
 
-    if isinstance(wfss, dict):
-        opened = None
-        data, err, dq, exposure = _arrays(wfss)
-    else:  # opened and checked once, here; the extractions reuse it
-        opened = as_wfss_exposure(wfss, stacklevel=4)
-        data, err, dq, exposure = opened.data, opened.err, opened.dq, opened.identity
+    # Opened and checked once, here (a dict becomes an exposure of bare arrays); the
+    # extractions reuse it.
+    opened = as_wfss_exposure(wfss, stacklevel=4)
+    data, err, dq, exposure = opened.data, opened.err, opened.dq, opened.identity
     if exposure is not None:
         _check_grism(next(iter(field_model.dispersed.values())).trace, exposure)
     data = np.asarray(data, dtype=float)
@@ -99,8 +97,7 @@ def _exposure_arrays(wfss, field_model, *, what, need_err=True):
             "positive ERR, or is flagged DO_NOT_USE): check that these are the SCI, "
             "ERR and DQ arrays of a calibrated exposure."
         )
-    if opened is not None:
-        arrays = opened.with_data(data, err=arrays.get("err"), dq=arrays.get("dq"))
+    arrays = opened.with_data(data, err=arrays.get("err"), dq=arrays.get("dq"))
     return arrays, np.where(bad, np.nan, data), err_f, exposure
 
 
